@@ -1,0 +1,5 @@
+package dev.stride.graph;
+
+/** Builder DSL: see {@link DslBase}. */
+public interface PoolDsl extends DslBase {
+}
