@@ -70,10 +70,4 @@ final class PoolGeometry {
                     + "for j in [0, %d) miss the input range [0, %d)", o, axis, start, d, k, in);
         }
     }
-
-    static long product(int... xs) {
-        long p = 1;
-        for (int x : xs) p *= x;
-        return p;
-    }
 }
