@@ -140,6 +140,14 @@ public interface TensorDsl extends DslBase {
         return b == null ? apply("dense", new Dense(), x, w) : apply("dense", new Dense(), x, w, b);
     }
 
+    // ---- softmax ----
+
+    /** exp(x) normalised to sum 1 along {@code axis} (negative counts from the end). */
+    default Value softmax(Value x, int axis) { return apply("softmax", new Softmax(axis), x); }
+
+    /** log(softmax(x, axis)), computed without forming the softmax. */
+    default Value logSoftmax(Value x, int axis) { return apply("log_softmax", new LogSoftmax(axis), x); }
+
     // ---- shapes ----
 
     /**
