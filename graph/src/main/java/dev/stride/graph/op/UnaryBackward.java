@@ -1,0 +1,29 @@
+package dev.stride.graph.op;
+
+import dev.stride.graph.GradContext;
+import dev.stride.graph.Op;
+import dev.stride.graph.Shape;
+import dev.stride.graph.ShapeException;
+import dev.stride.graph.Value;
+
+import java.util.List;
+
+/**
+ * dx = dy * f'(x) for {@link Unary}: inputs x, y = f(x), dy. The kernel uses whichever of x and y gives the
+ * derivative more cheaply or stably (sigmoid' = y(1 - y), tanh' = 1 - y^2, exp' = y, sqrt' = 1/(2y)).
+ * SIGN's derivative is 0.
+ */
+public record UnaryBackward(Unary.Fn fn, double alpha) implements Op {
+    @Override public String kind() { return fn == null ? "UnaryBackward" : fn.title() + "Backward"; }
+
+    @Override public List<Shape> inferShapes(List<Shape> inputs) {
+        Op.requireArity(inputs, 3);
+        Unary.validate(fn, alpha);
+        Shape x = inputs.get(0);
+        ShapeException.require(inputs.get(1).equals(x) && inputs.get(2).equals(x),
+                "x, y and dy must have the same shape, got %s, %s, %s", x, inputs.get(1), inputs.get(2));
+        return List.of(x);
+    }
+
+    @Override public List<Value> backward(GradContext g) { return Op.noGradient(g); }
+}
