@@ -164,9 +164,9 @@ final class TrainKernels {
                 long key = CounterRng.key(seed, ctx.step());
                 Buf x = in[0], y = out[0], mask = out[1];
                 for (long i = 0, n = x.length(); i < n; i++) {
-                    double m = CounterRng.uniform(key, i) >= p ? keep : 0;
-                    mask.set(i, m);
-                    y.set(i, x.get(i) * m);
+                    mask.set(i, CounterRng.uniform(key, i) >= p ? keep : 0);
+                    // Multiply by the mask as stored (rounded in float), the factor the gradient dy*mask uses.
+                    y.set(i, x.get(i) * mask.get(i));
                 }
             };
         });
