@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * <pre>{@code
  * var b = new GraphBuilder(DType.F32, true);
  * Value x = b.input("image", 1, 1, 28, 28);
- * try (var s = b.scope("conv1")) { x = b.relu(b.conv2d("conv", x, 6, 5, 5, Conv.pad(2))); }
+ * try (var s = b.scope("conv1")) { x = b.relu(b.conv2d("conv", x, 6, 5, 5, ConvSpec.defaults().pad(2))); }
  * }</pre>
  */
 public final class GraphBuilder implements ConvDsl, PoolDsl, TensorDsl, TrainDsl {

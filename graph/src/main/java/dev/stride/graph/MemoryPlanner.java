@@ -53,9 +53,8 @@ public final class MemoryPlanner {
         long naive = 0;
         for (Value v : g.values()) {
             if (v.persistent() || first[v.id()] == Integer.MAX_VALUE) continue;
-            if (v.kind() == Value.Kind.INPUT) last[v.id()] = Math.max(last[v.id()], -1);
             bytes[v.id()] = v.shape().size() * elem;
-            naive += MemoryPlan.align(bytes[v.id()]);
+            naive += MemoryPlan.align(Math.max(bytes[v.id()], 1)); // as placed: an empty tensor still takes a slot
             arenaValues.add(v);
         }
         arenaValues.sort(Comparator.comparingLong((Value v) -> bytes[v.id()]).reversed()
