@@ -1,0 +1,50 @@
+package dev.stride.tools;
+
+import dev.stride.graph.PlanFile;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/** The {@code stride} command. */
+public final class Stride {
+    private Stride() {}
+
+    static final String USAGE = """
+            usage: stride COMMAND [options]
+              demo                         train LeNet-5, save its plan, reload it and check it (stride demo --help)
+              plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
+              plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
+              help                         this text
+            """;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    static int run(String[] args) {
+        if (args.length == 0) { System.err.print(USAGE); return 2; }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "demo" -> Demo.run(rest);
+                case "plan" -> plan(rest);
+                case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
+                default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
+            };
+        } catch (IOException e) {
+            System.err.println("stride: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int plan(String[] args) throws IOException {
+        if (args.length >= 1 && args[0].equals("build")) return PlanBuild.run(Arrays.copyOfRange(args, 1, args.length));
+        if (args.length == 2 && args[0].equals("explain")) {
+            System.out.print(PlanExplain.explain(PlanFile.load(Path.of(args[1]))));
+            return 0;
+        }
+        System.err.print(USAGE);
+        return 2;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.stride.tools;
+
+import dev.stride.engine.Session;
+import dev.stride.graph.Plan;
+import dev.stride.graph.PlanFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command line end to end, on small work. */
+class CliTest {
+    private record Run(int code, String out, String err) {}
+
+    private static Run stride(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Stride.run(args);
+            return new Run(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void demoTrainsSavesReloadsAndAgrees(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("lenet.stride");
+        Run r = stride("demo", "--generated", "--train-limit", "1280", "--batch", "32", "--out", file.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("predictions and logits identical"), r.out());
+        var m = java.util.regex.Pattern.compile("epoch 1: test accuracy ([0-9.]+)%").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        // 40 steps on generated digits: far above the 10% of chance (about 90% measured), or training is broken.
+        assertTrue(Double.parseDouble(m.group(1)) > 50, r.out());
+        Plan loaded = PlanFile.load(file);
+        try (Session s = Session.open(loaded)) {
+            assertEquals(loaded.tensors().keySet(), s.persistent().keySet());
+        }
+    }
+
+    @Test
+    void planBuildThenExplain(@TempDir Path dir) {
+        Path file = dir.resolve("block.stride");
+        Run built = stride("plan", "build", "resnet-block", "--training", "-o", file.toString());
+        assertEquals(0, built.code(), built.err());
+        assertTrue(Files.exists(file));
+        Run explained = stride("plan", "explain", file.toString());
+        assertEquals(0, explained.code(), explained.err());
+        assertTrue(explained.out().contains("Conv2dBackwardFilter"), explained.out());
+        assertTrue(explained.out().contains("layer1.0/bn1/running_mean <- "), explained.out());
+    }
+
+    @Test
+    void corruptPlanFileIsReportedNotThrown(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("bad.stride");
+        Files.writeString(file, "definitely not a plan");
+        Run r = stride("plan", "explain", file.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("bad.stride") && r.err().contains("not a Stride plan file"), r.err());
+    }
+
+    @Test
+    void unknownCommandsAndOptionsExitWithUsage() {
+        assertEquals(2, stride("frobnicate").code());
+        Run r = stride("demo", "--epochs", "zero");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--epochs expects an integer, got 'zero'"), r.err());
+    }
+}
