@@ -19,7 +19,7 @@ public final class PlanExplain {
         long naive = m.naiveArenaBytes(), arena = m.arenaBytes();
         sb.append(String.format("target %s%s, %s, %s graph%n", plan.target(),
                 plan.targetInfo().isEmpty() ? "" : " " + plan.targetInfo(), g.dtype(), g.training() ? "training" : "inference"));
-        sb.append(String.format("%d nodes scheduled of %d, %s per run%n", plan.schedule().length, g.nodes().size(),
+        sb.append(String.format("%d nodes scheduled of %d, %sFLOP per run%n", plan.schedule().length, g.nodes().size(),
                 flops(plan.flops())));
         sb.append(String.format("arena %s (naive sum of buffers %s, %.1f%% saved), persistent %s%n",
                 Units.bytes(arena), Units.bytes(naive), naive == 0 ? 0.0 : 100.0 * (naive - arena) / naive,
