@@ -52,7 +52,11 @@ public final class Batches {
     public int batchSize() { return batchSize; }
 
     /** Batches per epoch. */
-    public int count() { return dropLast ? size / batchSize : (size + batchSize - 1) / batchSize; }
+    public int count() {
+        // Not (size + batchSize - 1) / batchSize: that sum overflows for a batch size near Integer.MAX_VALUE
+        // (the natural "everything in one batch"), giving a negative count and an empty epoch.
+        return size / batchSize + (dropLast || size % batchSize == 0 ? 0 : 1);
+    }
 
     /** The batches of epoch {@code epoch}: a seeded permutation of 0..size-1 cut into consecutive batches. */
     public List<int[]> epoch(int epoch) {
@@ -60,7 +64,7 @@ public final class Batches {
         List<int[]> out = new ArrayList<>(count());
         for (int b = 0; b < count(); b++) {
             int from = b * batchSize;
-            out.add(Arrays.copyOfRange(order, from, Math.min(size, from + batchSize)));
+            out.add(Arrays.copyOfRange(order, from, from + Math.min(batchSize, size - from)));   // no overflow
         }
         return out;
     }

@@ -70,9 +70,9 @@ public final class Idx {
             return read(name, in, fileSize, gzip);
         } catch (ZipException e) {
             // Bad gzip header, corrupt deflate data or a CRC mismatch: a problem of this file, not of the disk.
-            throw new FormatException(name + ": corrupt gzip stream (" + e.getMessage() + ")", e);
+            throw new FormatException(name + ": corrupt gzip stream" + detail(e), e);
         } catch (EOFException e) {
-            throw new FormatException(name + ": gzip stream ends early (" + e.getMessage() + ")", e);
+            throw new FormatException(name + ": gzip stream ends early, the file is truncated" + detail(e), e);
         }
     }
 
@@ -137,6 +137,11 @@ public final class Idx {
             throw new FormatException(name + ": trailing data after the " + count + "-byte payload, expected end of "
                     + (gzip ? "stream" : "file"));
         return new Data(dims, data);
+    }
+
+    /** The JDK's reason in parentheses; it has none when the gzip header itself is cut short. */
+    private static String detail(IOException e) {
+        return e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
     }
 
     /** Exact product of the header's dimensions, for the message (it may exceed a long's range). */
