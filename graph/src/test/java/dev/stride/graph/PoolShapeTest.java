@@ -80,9 +80,11 @@ class PoolShapeTest {
                 : ow < 1 ? "width < 1" : someWindowAllPadding(h, oh, kH, sH, pt, dH)
                 || someWindowAllPadding(w, ow, kW, sW, pl, dW) ? "padding-only window" : "valid";
         Statistics.collect(branch);
-        Statistics.coverage(c -> {   // every branch must be reached, the valid one often
+        Statistics.coverage(c -> {   // every common branch must be reached, the valid one often
             c.check("valid").percentage(pc -> pc > 20);
-            for (String k : List.of("pad rule", "height < 1", "width < 1", "padding-only window")) c.check(k).count(n -> n > 0);
+            // "padding-only window" is about 1% of draws, too rare to require of 400 tries without flaking;
+            // invalidPoolAttributesNameTheRule covers it deterministically.
+            for (String k : List.of("pad rule", "height < 1", "width < 1")) c.check(k).count(n -> n > 0);
         });
         if (pt > kH / 2 || pb > kH / 2 || pl > kW / 2 || pr > kW / 2) {
             assertMentions(fails(build), "pad <= kernel/2");
