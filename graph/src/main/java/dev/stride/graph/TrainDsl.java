@@ -8,18 +8,22 @@ import dev.stride.graph.op.Binary;
 import dev.stride.graph.op.Dropout;
 import dev.stride.graph.op.GaussianKl;
 import dev.stride.graph.op.GaussianNoise;
+import dev.stride.graph.op.GlobalNormScale;
 import dev.stride.graph.op.L1Loss;
 import dev.stride.graph.op.MseLoss;
 import dev.stride.graph.op.Reparameterize;
 import dev.stride.graph.op.SgdUpdate;
 import dev.stride.graph.op.SoftmaxCrossEntropy;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Builder DSL for training: batch norm, dropout, noise, losses and the SGD update, so that a whole training step
+ * Builder DSL for training: batch norm, dropout, noise, losses and the optimizer step, so that a whole training step
  * (forward, backward, optimizer, running statistics) is one graph and one plan. See {@link DslBase}.
  */
 public interface TrainDsl extends DslBase {
@@ -109,21 +113,56 @@ public interface TrainDsl extends DslBase {
      * {@link SgdUpdate}) of every parameter whose full name {@code frozen} rejects and that the loss depends on,
      * each with a velocity state {@code <param>/momentum} (zeros). Returns the new scalar graph input {@code lr}
      * (named under the current scope, so call this outside any scope to get plain "lr"): the learning rate is fed
-     * on every run, so a schedule needs no recompile.
+     * on every run, so a schedule needs no recompile. The same as {@link #trainStep} with {@link Optimizer.Sgd}.
      */
     default Value sgdStep(Value loss, double momentum, double weightDecay, boolean nesterov, Predicate<String> frozen) {
+        return trainStep(loss, TrainSpec.of(new Optimizer.Sgd(momentum, weightDecay, nesterov)).withFrozen(frozen));
+    }
+
+    /**
+     * Adds the backward pass of scalar {@code loss} and the optimizer's update of every parameter that
+     * {@code spec} does not freeze and that the loss depends on (as PyTorch, a parameter without a gradient is left
+     * alone), so that one run of the plan is one training step. Each updated parameter gets the optimizer's state
+     * tensors {@code <param>/<state>} (zeros); an optimizer that counts steps shares one scalar state
+     * {@code <optimizer>/t}, incremented by every run and saved with the plan, so a resumed plan continues its
+     * bias corrections (exact up to 2^24 steps in an F32 graph).
+     *
+     * <p>With {@code spec.clipNorm() > 0} every gradient is first multiplied by
+     * {@link GlobalNormScale min(1, clipNorm/(norm + 1e-6))}, norm the global norm of all of them (before any
+     * weight decay, as clip_grad_norm_ before optimizer.step()). A parameter in a group trains with
+     * {@code multiplier * lr}.
+     *
+     * <p>Returns the new scalar graph input {@code lr} (named under the current scope).
+     */
+    default Value trainStep(Value loss, TrainSpec spec) {
         GraphBuilder b = (GraphBuilder) this;
+        Optimizer opt = spec.optimizer();
         Value lr = b.input("lr");
-        List<Value> trained = b.params().stream().filter(p -> !frozen.test(p.name())).toList();
-        Map<Value, Value> grads = Autodiff.gradients(b, loss, trained);
-        SgdUpdate rule = new SgdUpdate(momentum, weightDecay, nesterov);
-        for (Value p : trained) {
-            Value g = grads.get(p);
-            if (g == null) continue;     // as PyTorch: a parameter without a gradient is left alone
-            Value v = b.state(p.name() + "/momentum", p.shape(), Init.zeros());
-            List<Value> o = b.applyAll("sgd/" + p.name(), rule, p, v, g, lr);
-            b.update(p, o.get(0));
-            b.update(v, o.get(1));
+        List<Value> trained = b.params().stream().filter(p -> !spec.frozen().test(p.name())).toList();
+        Map<Value, Value> grads = new LinkedHashMap<>(Autodiff.gradients(b, loss, trained));  // in trained order
+        if (grads.isEmpty()) return lr;
+        if (spec.clipNorm() > 0) {
+            Value scale = b.apply("clip/scale", new GlobalNormScale(spec.clipNorm()), grads.values().toArray(Value[]::new));
+            grads.replaceAll((p, g) -> b.apply("clip/" + p.name(), new Binary(Binary.Kind.MUL), g, scale));
+        }
+        Value t = null;
+        if (opt.countsSteps()) {
+            Value count = b.state(opt.name() + "/t", Shape.SCALAR, Init.zeros());
+            t = b.apply(opt.name() + "/t_next", new Affine(1, 1), count);     // this step's t, 1 on the first run
+            b.update(count, t);
+        }
+        Map<Integer, Value> groupLr = new HashMap<>();      // one scaled lr per group, shared by its parameters
+        for (var e : grads.entrySet()) {
+            Value p = e.getKey();
+            int group = spec.groupOf(p.name());
+            double multiplier = spec.lrMultiplier(p.name());
+            Value plr = multiplier == 1 ? lr : groupLr.computeIfAbsent(group,
+                    i -> b.apply("lr/group" + i, new Affine(multiplier, 0), lr));
+            List<Value> states = new ArrayList<>();
+            for (String s : opt.stateNames()) states.add(b.state(p.name() + "/" + s, p.shape(), Init.zeros()));
+            List<Value> o = opt.update(b, opt.name() + "/" + p.name(), p, states, e.getValue(), plr, t);
+            b.update(p, o.getFirst());
+            for (int i = 0; i < states.size(); i++) b.update(states.get(i), o.get(i + 1));
         }
         return lr;
     }

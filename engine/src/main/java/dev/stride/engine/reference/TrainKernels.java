@@ -1,6 +1,7 @@
 package dev.stride.engine.reference;
 
 import dev.stride.graph.Shape;
+import dev.stride.graph.op.AdamUpdate;
 import dev.stride.graph.op.BatchNorm2dBackward;
 import dev.stride.graph.op.BatchNorm2dInfer;
 import dev.stride.graph.op.BatchNorm2dInferBackward;
@@ -12,16 +13,18 @@ import dev.stride.graph.op.Dropout;
 import dev.stride.graph.op.GaussianKl;
 import dev.stride.graph.op.GaussianKlBackward;
 import dev.stride.graph.op.GaussianNoise;
+import dev.stride.graph.op.GlobalNormScale;
 import dev.stride.graph.op.L1Loss;
 import dev.stride.graph.op.L1LossBackward;
 import dev.stride.graph.op.MseLoss;
 import dev.stride.graph.op.Reparameterize;
 import dev.stride.graph.op.ReparameterizeBackward;
+import dev.stride.graph.op.RmsPropUpdate;
 import dev.stride.graph.op.SgdUpdate;
 import dev.stride.graph.op.SoftmaxCrossEntropy;
 import dev.stride.graph.op.SoftmaxCrossEntropyBackward;
 
-/** Reference kernels of training: batch norm, dropout, noise, losses and the SGD update. */
+/** Reference kernels of training: batch norm, dropout, noise, losses, optimizer updates and gradient clipping. */
 final class TrainKernels {
     private TrainKernels() {}
 
@@ -42,6 +45,66 @@ final class TrainKernels {
                     vOut.set(i, vi);
                     pOut.set(i, p.get(i) - lr * step);
                 }
+            };
+        });
+        registerOptimizers(r);
+    }
+
+    private static void registerOptimizers(KernelRegistry r) {
+        r.register(AdamUpdate.class, (op, node) -> {
+            double b1 = op.beta1(), b2 = op.beta2(), eps = op.eps(), wd = op.weightDecay();
+            boolean decoupled = op.decoupled();
+            return (in, out, ctx) -> {
+                Buf p = in[0], m = in[1], v = in[2], g = in[3], pOut = out[0], mOut = out[1], vOut = out[2];
+                double lr = in[4].get(0), t = in[5].get(0);
+                // PyTorch's order of operations: step_size = lr/bc1, denom = sqrt(v)/sqrt(bc2) + eps.
+                double stepSize = lr / (1 - Math.pow(b1, t)), sqrtBc2 = Math.sqrt(1 - Math.pow(b2, t));
+                double shrink = decoupled ? 1 - lr * wd : 1, l2 = decoupled ? 0 : wd;
+                for (long i = 0, n = p.length(); i < n; i++) {
+                    double pi = p.get(i), gi = g.get(i) + l2 * pi;
+                    double mi = b1 * m.get(i) + (1 - b1) * gi;
+                    double vi = b2 * v.get(i) + (1 - b2) * gi * gi;
+                    mOut.set(i, mi);
+                    vOut.set(i, vi);
+                    pOut.set(i, pi * shrink - stepSize * mi / (Math.sqrt(vi) / sqrtBc2 + eps));
+                }
+            };
+        });
+        r.register(RmsPropUpdate.class, (op, node) -> {
+            double alpha = op.alpha(), eps = op.eps(), mu = op.momentum(), wd = op.weightDecay();
+            boolean momentum = mu > 0, centered = op.centered();
+            int buf = momentum ? 2 : -1, avg = centered ? (momentum ? 3 : 2) : -1, grad = op.states() + 1;
+            return (in, out, ctx) -> {
+                Buf p = in[0], sq = in[1], g = in[grad], pOut = out[0], sqOut = out[1];
+                double lr = in[grad + 1].get(0);
+                for (long i = 0, n = p.length(); i < n; i++) {
+                    double pi = p.get(i), gi = g.get(i) + wd * pi;
+                    double si = alpha * sq.get(i) + (1 - alpha) * gi * gi;
+                    sqOut.set(i, si);
+                    double d;
+                    if (centered) {
+                        double ai = alpha * in[avg].get(i) + (1 - alpha) * gi;
+                        out[avg].set(i, ai);
+                        d = Math.sqrt(si - ai * ai) + eps;
+                    } else {
+                        d = Math.sqrt(si) + eps;
+                    }
+                    if (momentum) {
+                        double bi = mu * in[buf].get(i) + gi / d;
+                        out[buf].set(i, bi);
+                        pOut.set(i, pi - lr * bi);
+                    } else {
+                        pOut.set(i, pi - lr * gi / d);
+                    }
+                }
+            };
+        });
+        r.register(GlobalNormScale.class, (op, node) -> {
+            double maxNorm = op.maxNorm();
+            return (in, out, ctx) -> {
+                double sq = 0;
+                for (Buf g : in) for (long i = 0, n = g.length(); i < n; i++) { double x = g.get(i); sq += x * x; }
+                out[0].set(0, Math.min(1, maxNorm / (Math.sqrt(sq) + GlobalNormScale.EPS)));
             };
         });
     }
