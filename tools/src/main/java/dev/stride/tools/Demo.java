@@ -13,6 +13,7 @@ import dev.stride.zoo.LeNet5;
 import dev.stride.zoo.data.Batches;
 import dev.stride.zoo.data.GeneratedDigits;
 import dev.stride.zoo.data.Mnist;
+import dev.stride.zoo.train.Progress;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package dev.stride.tools;
+package dev.stride.zoo.train;
 
 import java.io.PrintStream;
 
@@ -6,7 +6,7 @@ import java.io.PrintStream;
  * A terminal progress bar: steps done, rate, ETA and a caller's status text. Redraws one line with '\r' on a
  * terminal; elsewhere (CI logs, pipes) prints a plain line every tenth of the work.
  */
-final class Progress {
+public final class Progress {
     private final PrintStream out;
     private final String label;
     private final int total;
@@ -16,14 +16,15 @@ final class Progress {
     private int done;
     private long lastDraw;
 
-    Progress(PrintStream out, String label, int total, int itemsPerStep) {
+    public Progress(PrintStream out, String label, int total, int itemsPerStep) {
         this.out = out;
         this.label = label;
         this.total = total;
         this.itemsPerStep = itemsPerStep;
     }
 
-    void step(String status) {
+    /** One step done; {@code status} is shown after the counters (loss, accuracy, ...). */
+    public void step(String status) {
         done++;
         long now = System.nanoTime();
         if (terminal) {
@@ -36,7 +37,8 @@ final class Progress {
         }
     }
 
-    void done() { if (terminal) out.println(); }
+    /** Ends the line on a terminal. */
+    public void done() { if (terminal) out.println(); }
 
     private String line(String status, long now) {
         double secs = (now - start) / 1e9;
@@ -44,6 +46,11 @@ final class Progress {
         double eta = (total - done) * (secs / done);
         int width = 24, filled = (int) ((long) width * done / Math.max(total, 1));
         return String.format("%s [%s%s] %d/%d  %s  %.0f img/s  ETA %s", label, "=".repeat(filled),
-                " ".repeat(width - filled), done, total, status, rate, Units.duration(eta));
+                " ".repeat(width - filled), done, total, status, rate, duration(eta));
+    }
+
+    static String duration(double seconds) {
+        if (seconds < 60) return String.format("%.0fs", seconds);
+        return String.format("%dm%02ds", (long) seconds / 60, (long) seconds % 60);
     }
 }
