@@ -27,6 +27,21 @@ public final class Batches {
          * indices (as floats) into {@code labels}, {@code B = indices.length}. The arrays may be longer.
          */
         void batch(int[] indices, float[] images, float[] labels);
+
+        /**
+         * As {@link #batch(int[], float[], float[])}, for epoch {@code epoch}. Datasets whose samples vary per epoch
+         * ({@link AugmentedDataset}) override this; the default ignores the epoch. Wrappers forward it.
+         */
+        default void batch(int epoch, int[] indices, float[] images, float[] labels) {
+            batch(indices, images, labels);
+        }
+
+        /** Floats of one image, {@code C * H * W}. */
+        default int imageSize() {
+            int n = 1;
+            for (int d : imageShape()) n = Math.multiplyExact(n, d);
+            return n;
+        }
     }
 
     private final int size;
