@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Whole-file writes that a crash cannot leave half done: the bytes go to a temporary file in the same directory
@@ -26,6 +28,7 @@ final class AtomicFiles {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, abs.getFileName() + ".", TEMP_SUFFIX);
         try {
+            readableByAll(tmp);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) ch.write(buf);
@@ -45,6 +48,15 @@ final class AtomicFiles {
             throw e;
         }
         forceDirectory(dir);
+    }
+
+    /**
+     * A temporary file is created owner-only (0600); logs, plots and checkpoints are ordinary files, so they get the
+     * usual rw-r--r-- where the file system has POSIX permissions.
+     */
+    private static void readableByAll(Path tmp) throws IOException {
+        if (Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class))
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
     }
 
     /** Makes the rename itself durable where a directory can be opened (POSIX); best effort elsewhere. */

@@ -169,6 +169,12 @@ public final class Plot {
                     maxY = Math.max(maxY, s.y()[i]);
                 }
             }
+            // A little headroom, so that no curve runs along the frame (but a non-negative one keeps 0 as its floor).
+            double pad = 0.03 * (maxY - minY);
+            if (pad > 0) {
+                minY = minY >= 0 ? Math.max(0, minY - pad) : minY - pad;
+                maxY += pad;
+            }
             Axis ax = Axis.of(minX, maxX, 8, integerX), ay = Axis.of(minY, maxY, 6, false);
             int x0 = LEFT, x1 = width - RIGHT, y0 = height - BOTTOM, y1 = TOP;
 
@@ -197,7 +203,7 @@ public final class Plot {
             text.draw(title, width / 2.0, 12, 0.5, 0, 0);
             text.draw(xLabel, (x0 + x1) / 2.0, height - 22, 0.5, 0, 0);
             text.draw(yLabel, 14, (y0 + y1) / 2.0, 0.5, 0, -Math.PI / 2);
-            legend(x1, y1);
+            legend(ax, ay, x0, x1, y0, y1);
         }
 
         private void drawSeries(Series s, Axis ax, Axis ay, int x0, int x1, int y0, int y1) {
@@ -214,17 +220,27 @@ public final class Plot {
             }
         }
 
-        /** Line samples and names in the top-right corner of the plot area; nothing when there is no text. */
-        private void legend(int x1, int y1) {
+        /**
+         * Line samples and names in the corner of the plot area that the curves cross least (checked along every
+         * segment); nothing when there is no text.
+         */
+        private void legend(Axis ax, Axis ay, int x0, int x1, int y0, int y1) {
             int w = 0;
             for (Series s : series) w = Math.max(w, text.width(s.name()));
             if (w == 0) return;
-            int row = 18, lx = x1 - w - 44, ly = y1 + 8;
+            int row = 18, boxW = w + 46, boxH = row * series.size() + 6;
+            int[][] corners = {{x1 - boxW - 2, y1 + 4}, {x0 + 8, y1 + 4}, {x1 - boxW - 2, y0 - boxH - 4}, {x0 + 8, y0 - boxH - 4}};
+            int best = 0, fewest = Integer.MAX_VALUE;
+            for (int c = 0; c < corners.length; c++) {
+                int n = crossings(corners[c][0], corners[c][1], boxW, boxH, ax, ay, x0, x1, y0, y1);
+                if (n < fewest) { fewest = n; best = c; }
+            }
+            int lx = corners[best][0] + 6, ly = corners[best][1] + 4;
             g.setColor(Color.WHITE);
-            g.fillRect(lx - 6, ly - 4, w + 46, row * series.size() + 6);
+            g.fillRect(lx - 6, ly - 4, boxW, boxH);
             g.setColor(Color.GRAY);
             g.setStroke(new BasicStroke(1f));
-            g.drawRect(lx - 6, ly - 4, w + 46, row * series.size() + 6);
+            g.drawRect(lx - 6, ly - 4, boxW, boxH);
             for (int i = 0; i < series.size(); i++) {
                 Series s = series.get(i);
                 double cy = ly + row * i + row / 2.0;
@@ -233,6 +249,24 @@ public final class Plot {
                 g.draw(new Line2D.Double(lx, cy, lx + 26, cy));
                 text.draw(s.name(), lx + 32, cy, 0, 0.5, 0);
             }
+        }
+
+        /** How many points, sampled along the curves, fall in the box. */
+        private int crossings(int bx, int by, int bw, int bh, Axis ax, Axis ay, int x0, int x1, int y0, int y1) {
+            int n = 0;
+            for (Series s : series) {
+                for (int i = 0; i < s.x().length; i++) {
+                    if (!Double.isFinite(s.x()[i]) || !Double.isFinite(s.y()[i])) continue;
+                    double qx = px(s.x()[i], ax, x0, x1), qy = py(s.y()[i], ay, y0, y1);
+                    boolean joined = i > 0 && Double.isFinite(s.x()[i - 1]) && Double.isFinite(s.y()[i - 1]);
+                    double rx = joined ? px(s.x()[i - 1], ax, x0, x1) : qx, ry = joined ? py(s.y()[i - 1], ay, y0, y1) : qy;
+                    for (int k = 0; k <= 8; k++) {
+                        double tx = rx + (qx - rx) * k / 8, ty = ry + (qy - ry) * k / 8;
+                        if (tx >= bx && tx <= bx + bw && ty >= by && ty <= by + bh) n++;
+                    }
+                }
+            }
+            return n;
         }
 
         private static double px(double v, Axis a, int x0, int x1) { return x0 + (v - a.lo()) / (a.hi() - a.lo()) * (x1 - x0); }

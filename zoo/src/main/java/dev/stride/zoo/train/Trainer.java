@@ -73,7 +73,7 @@ public final class Trainer implements AutoCloseable {
     private long globalStep;
     private int epoch, batch;                    // epoch in progress (0-based) and its next batch
     private boolean stoppedEarly;
-    private double runningLoss = Double.NaN;
+    private double runningLoss;                  // exponential moving average of the loss, from 0, not bias-corrected
     private List<int[]> order;                   // the batches of the epoch in progress
     private Progress progress;
 
@@ -251,10 +251,10 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalStateException("loss became " + loss + " at step " + globalStep + " (epoch " + (epoch + 1)
                     + ", batch " + (batch + 1) + ") with learning rate " + lr + "; lower the learning rate");
         log.add(new TrainingLog.Step(globalStep, epoch + 1, lr, loss));
-        runningLoss = Double.isNaN(runningLoss) ? loss : 0.98 * runningLoss + 0.02 * loss;
+        runningLoss = LOSS_DECAY * runningLoss + (1 - LOSS_DECAY) * loss;
         globalStep++;
         batch++;
-        if (progress != null) progress.step(String.format("loss %.4f  lr %.3g", runningLoss, lr));
+        if (progress != null) progress.step(String.format("loss %.4f  lr %.3g", runningLoss(), lr));
     }
 
     private void endEpoch() throws IOException {
@@ -341,6 +341,17 @@ public final class Trainer implements AutoCloseable {
         log.writeCsv(dir.resolve(CSV_FILE));
         log.writeLossPlot(dir.resolve(LOSS_PLOT));
         log.writeAccuracyPlot(dir.resolve(ACCURACY_PLOT));
+    }
+
+    /** Decay of the running loss: it averages roughly the last 1/(1 - decay) = 20 steps. */
+    static final double LOSS_DECAY = 0.95;
+
+    /**
+     * The running loss the progress bar shows: the moving average with Adam's bias correction, so the first steps
+     * are not pulled towards the average's starting 0; NaN before any step.
+     */
+    public double runningLoss() {
+        return globalStep == 0 ? Double.NaN : runningLoss / (1 - Math.pow(LOSS_DECAY, globalStep));
     }
 
     public Result result() {

@@ -54,6 +54,7 @@ class TrainerResumeTest {
     static TrainingLog reference;
     static Map<String, byte[]> referenceTensors;
     static long referenceSessionStep;
+    static double referenceRunningLoss;
 
     @BeforeAll
     static void uninterrupted() throws IOException {
@@ -63,6 +64,7 @@ class TrainerResumeTest {
             reference = t.log();
             referenceTensors = tensors(t);
             referenceSessionStep = t.session().step();
+            referenceRunningLoss = t.runningLoss();
         }
         assertEquals(16, reference.steps().size());
         assertEquals(2, reference.epochs().size());
@@ -77,6 +79,7 @@ class TrainerResumeTest {
         assertEquals(reference.steps(), t.log().steps(), what + ": step records");
         assertEquals(reference.epochs(), t.log().epochs(), what + ": evaluations");
         assertEquals(referenceSessionStep, t.session().step(), what + ": session step");
+        assertEquals(referenceRunningLoss, t.runningLoss(), what + ": running loss");
         Map<String, byte[]> got = tensors(t);
         assertEquals(referenceTensors.keySet(), got.keySet());
         for (String name : got.keySet())
@@ -86,7 +89,15 @@ class TrainerResumeTest {
     @Test
     void checkpointHoldsOptimizerStateRunningStatsAndCounters() throws IOException {
         try (Trainer t = Trainer.create(TrainerResumeTest::tiny, TRAIN, TEST, config())) {
+            assertTrue(Double.isNaN(t.runningLoss()));
             t.run(5);
+            // The running loss is the bias-corrected moving average of the 5 losses (weights 0.95^(4-i)).
+            double num = 0, den = 0;
+            for (int i = 0; i < 5; i++) {
+                num += Math.pow(0.95, 4 - i) * t.log().losses()[i];
+                den += Math.pow(0.95, 4 - i);
+            }
+            assertEquals(num / den, t.runningLoss(), 1e-12);
             Checkpoint ck = t.checkpointState();
             assertTrue(ck.state().keySet().containsAll(List.of("c1/weight", "bn1/running_mean", "bn1/running_var",
                     "out/weight/exp_avg", "out/weight/exp_avg_sq", "adam/t")), ck.state().keySet().toString());
