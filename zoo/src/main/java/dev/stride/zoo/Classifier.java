@@ -4,7 +4,9 @@ import dev.stride.graph.Compiler;
 import dev.stride.graph.DType;
 import dev.stride.graph.GraphBuilder;
 import dev.stride.graph.Plan;
+import dev.stride.graph.Optimizer;
 import dev.stride.graph.Shape;
+import dev.stride.graph.TrainSpec;
 import dev.stride.graph.Value;
 
 import java.util.function.BiFunction;
@@ -15,7 +17,8 @@ import java.util.function.BiFunction;
  * with {@code copyPersistentFrom}.
  *
  * <p>Training plan: inputs {@code images} [B, C, H, W], {@code labels} [B] (class indices), {@code lr} [];
- * outputs {@code loss} (mean softmax cross-entropy) and {@code logits}; one run is one SGD-with-momentum step.
+ * outputs {@code loss} (mean softmax cross-entropy) and {@code logits}; one run is one optimizer step (SGD with
+ * momentum, or the optimizer of a {@link TrainSpec}).
  * Inference plan: input {@code images}, output {@code logits}.
  */
 public final class Classifier {
@@ -25,12 +28,18 @@ public final class Classifier {
 
     public static Plan trainingPlan(BiFunction<GraphBuilder, Value, Value> model, Shape images, DType dtype,
                                     double momentum, double weightDecay, Compiler.Target target) {
+        return trainingPlan(model, images, dtype, TrainSpec.of(new Optimizer.Sgd(momentum, weightDecay, false)), target);
+    }
+
+    /** The training plan with any optimizer, frozen parameters, learning-rate groups and clipping of {@code spec}. */
+    public static Plan trainingPlan(BiFunction<GraphBuilder, Value, Value> model, Shape images, DType dtype,
+                                    TrainSpec spec, Compiler.Target target) {
         GraphBuilder b = new GraphBuilder(dtype, true);
         Value x = b.input(IMAGES, images);
         Value labels = b.input(LABELS, images.dim(0));
         Value logits = model.apply(b, x);
         Value loss = b.softmaxCrossEntropy(logits, labels);
-        b.sgdStep(loss, momentum, weightDecay, false, name -> false);
+        b.trainStep(loss, spec);
         b.output(LOSS, loss).output(LOGITS, logits);
         return Compiler.compile(b.build(), target);
     }
