@@ -13,6 +13,7 @@ public final class Stride {
     static final String USAGE = """
             usage: stride COMMAND [options]
               demo                         train LeNet-5, save its plan, reload it and check it (stride demo --help)
+              train MODEL --data DIR       train a zoo model with checkpoints, logs and plots (stride train --help)
               plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
               plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
               help                         this text
@@ -28,6 +29,7 @@ public final class Stride {
         try {
             return switch (args[0]) {
                 case "demo" -> Demo.run(rest);
+                case "train" -> TrainCommand.run(rest);
                 case "plan" -> plan(rest);
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
