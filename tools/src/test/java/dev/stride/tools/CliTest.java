@@ -49,6 +49,50 @@ class CliTest {
         }
     }
 
+    /** Writes MNIST-format IDX files (raw) of generated digits: n train and n test images. */
+    private static void writeMnistDir(Path dir, int n) throws Exception {
+        var digits = new dev.stride.zoo.data.GeneratedDigits(2 * n, 3);
+        for (String split : new String[] {"train", "t10k"}) {
+            int base = split.equals("train") ? 0 : n;
+            var images = new java.io.ByteArrayOutputStream();
+            var labels = new java.io.ByteArrayOutputStream();
+            var img = new java.io.DataOutputStream(images);
+            var lab = new java.io.DataOutputStream(labels);
+            img.writeInt(0x00000803); img.writeInt(n); img.writeInt(28); img.writeInt(28);
+            lab.writeInt(0x00000801); lab.writeInt(n);
+            float[] px = new float[784];
+            for (int i = 0; i < n; i++) {
+                digits.render(base + i, px, 0);
+                for (float v : px) img.writeByte(Math.round(255 * Math.min(1, Math.max(0, v))));
+                lab.writeByte(digits.label(base + i));
+            }
+            Files.write(dir.resolve(split + "-images-idx3-ubyte"), images.toByteArray());
+            Files.write(dir.resolve(split + "-labels-idx1-ubyte"), labels.toByteArray());
+        }
+    }
+
+    @Test
+    void trainWritesCheckpointLogsPlotsAndPlanThenResumes(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectory(dir.resolve("data"));
+        writeMnistDir(data, 256);
+        Path out = dir.resolve("run");
+        Run r = stride("train", "lenet5", "--data", data.toString(), "--epochs", "1", "--batch", "32",
+                "--optimizer", "adam", "--lr", "0.002", "--augment", "--out", out.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (String f : new String[] {"checkpoint.ckpt", "training.csv", "loss.png", "accuracy.png", "model.stride"})
+            assertTrue(Files.exists(out.resolve(f)), f + " missing; " + r.out());
+        try (Session s = Session.open(PlanFile.load(out.resolve("model.stride")))) {
+            assertTrue(s.persistent().containsKey("c1/weight"));
+        }
+        // Extending the finished one-epoch run to two epochs resumes from its checkpoint.
+        Run resumed = stride("train", "lenet5", "--data", data.toString(), "--epochs", "2", "--batch", "32",
+                "--optimizer", "adam", "--lr", "0.002", "--augment", "--out", out.toString(),
+                "--resume", out.resolve("checkpoint.ckpt").toString());
+        assertEquals(0, resumed.code(), resumed.out() + resumed.err());
+        assertTrue(resumed.out().contains("epoch 2/2"), resumed.out());
+        assertTrue(!resumed.out().contains("epoch 1/2 ["), "the first epoch is not trained again: " + resumed.out());
+    }
+
     @Test
     void planBuildThenExplain(@TempDir Path dir) {
         Path file = dir.resolve("block.stride");
