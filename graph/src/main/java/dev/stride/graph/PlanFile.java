@@ -1,21 +1,16 @@
 package dev.stride.graph;
 
+import dev.stride.graph.io.AtomicFile;
+import dev.stride.graph.io.BodyReader;
+import dev.stride.graph.io.BodyWriter;
+import dev.stride.graph.io.FramedFile;
+
 import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.RecordComponent;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -24,21 +19,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.zip.CRC32C;
 
 /**
  * The plan file: a {@link Plan} as a versioned, checksummed binary (the {@code .stride} AOT artefact).
  *
- * <p>Everything is little-endian. A file is a fixed 24-byte header followed by the body:
- * <table>
- *   <caption>Header</caption>
- *   <tr><th>offset</th><th>bytes</th><th>field</th></tr>
- *   <tr><td>0</td><td>8</td><td>magic, ASCII {@code STRIDEPL}</td></tr>
- *   <tr><td>8</td><td>4</td><td>format version, u32 ({@link #FORMAT_VERSION})</td></tr>
- *   <tr><td>12</td><td>4</td><td>CRC32C of the body, u32</td></tr>
- *   <tr><td>16</td><td>8</td><td>body length n, u64; the file is exactly 24 + n bytes</td></tr>
- *   <tr><td>24</td><td>n</td><td>body</td></tr>
- * </table>
+ * <p>Everything is little-endian. A file is the 24-byte header every Stride binary file has ({@link FramedFile}):
+ * magic, ASCII {@code STRIDEPL}; u32 format version ({@link #FORMAT_VERSION}); u32 CRC32C of the body; u64 body
+ * length n; then the n-byte body, and nothing after it.
  *
  * <p>The body is a sequence of fields. Primitive encodings: {@code i32}, {@code i64}, {@code f64} (raw IEEE bits,
  * so NaN payloads survive), {@code bool} (one byte, 0 or 1), {@code str} (i32 byte count, then UTF-8),
@@ -80,11 +67,11 @@ public final class PlanFile {
     private PlanFile() {}
 
     public static final int FORMAT_VERSION = 1;
-    public static final int HEADER_BYTES = 24;
-    /** The largest array the JVM reliably allocates: the cap on a whole plan file. */
-    static final int MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
+    public static final int HEADER_BYTES = FramedFile.HEADER_BYTES;
 
-    private static final byte[] MAGIC = "STRIDEPL".getBytes(StandardCharsets.US_ASCII);
+    /** Magic, version, checksum and length: the framing plan files share with checkpoints. */
+    private static final FramedFile<PlanFormatException> FRAME =
+            new FramedFile<>("STRIDEPL", FORMAT_VERSION, "plan", "plan file", PlanFormatException::new);
     private static final String OP_PACKAGE = "dev.stride.graph.op";
     private static final String IN_MEMORY = "plan bytes";
 
@@ -125,54 +112,17 @@ public final class PlanFile {
      * disk, then moved over {@code file}, so a reader sees the old plan or the new one, never half of one.
      */
     public static void save(Plan plan, Path file) throws IOException {
-        byte[] bytes = toBytes(plan);
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = Files.createTempFile(dir, abs.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        forceDirectory(dir);
-    }
-
-    /** Makes the rename itself durable where the platform allows opening a directory (POSIX); best effort. */
-    private static void forceDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Not supported here (Windows): the data itself is already forced.
-        }
+        AtomicFile.write(file, toBytes(plan));
     }
 
     /** The plan file's bytes: header and body. */
     public static byte[] toBytes(Plan plan) {
-        Out o = new Out();
-        o.bytes(MAGIC);
-        o.i32(FORMAT_VERSION);
-        o.i32(0);   // CRC32C, patched below
-        o.i64(0);   // body length, patched below
+        BodyWriter o = FRAME.writer(4096);
         writeBody(plan, o);
-        int bodyLength = o.n - HEADER_BYTES;
-        CRC32C crc = new CRC32C();
-        crc.update(o.buf, HEADER_BYTES, bodyLength);
-        o.putI32(12, (int) crc.getValue());
-        o.putI64(16, bodyLength);
-        return Arrays.copyOf(o.buf, o.n);
+        return FRAME.toBytes(o);
     }
 
-    private static void writeBody(Plan plan, Out o) {
+    private static void writeBody(Plan plan, BodyWriter o) {
         Graph g = plan.graph();
         o.str(g.dtype().name());
         o.bool(g.training());
@@ -239,12 +189,11 @@ public final class PlanFile {
         o.i32(plan.tensors().size());
         for (var e : plan.tensors().entrySet()) {
             o.str(e.getKey());
-            o.i32(e.getValue().length);
             o.bytes(e.getValue());
         }
     }
 
-    private static void writeOp(Node n, Out o) {
+    private static void writeOp(Node n, BodyWriter o) {
         Class<?> c = n.op().getClass();
         if (!c.isRecord() || !c.getName().equals(OP_PACKAGE + "." + c.getSimpleName()))
             throw new IllegalArgumentException("node '" + n.name() + "': op class " + c.getName()
@@ -279,11 +228,7 @@ public final class PlanFile {
                 case T_STRING -> o.str((String) v);
                 case T_INTS -> o.ints((int[]) v);
                 case T_LONGS -> o.longs((long[]) v);
-                case T_DOUBLES -> {
-                    double[] a = (double[]) v;
-                    o.i32(a.length);
-                    for (double d : a) o.f64(d);
-                }
+                case T_DOUBLES -> o.doubles((double[]) v);
                 case T_ENUM -> o.str(((Enum<?>) v).name());
                 default -> throw new AssertionError(tag);
             }
@@ -304,88 +249,19 @@ public final class PlanFile {
         return -1;
     }
 
-    /** A growable little-endian byte buffer. */
-    private static final class Out {
-        byte[] buf = new byte[4096];
-        int n;
-
-        private void ensure(int k) {
-            long need = (long) n + k;
-            if (need > MAX_FILE_BYTES)
-                throw new IllegalArgumentException("plan is larger than a plan file can hold (" + MAX_FILE_BYTES + " bytes)");
-            if (need > buf.length) buf = Arrays.copyOf(buf, (int) Math.min(MAX_FILE_BYTES, Math.max(need, 2L * buf.length)));
-        }
-
-        void u8(int v) { ensure(1); buf[n++] = (byte) v; }
-
-        void bool(boolean v) { u8(v ? 1 : 0); }
-
-        void i32(int v) { ensure(4); putI32(n, v); n += 4; }
-
-        void i64(long v) { ensure(8); putI64(n, v); n += 8; }
-
-        void f64(double v) { i64(Double.doubleToRawLongBits(v)); }
-
-        void bytes(byte[] b) { ensure(b.length); System.arraycopy(b, 0, buf, n, b.length); n += b.length; }
-
-        void str(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            i32(b.length);
-            bytes(b);
-        }
-
-        void ints(int[] a) { i32(a.length); for (int v : a) i32(v); }
-
-        void longs(long[] a) { i32(a.length); for (long v : a) i64(v); }
-
-        void putI32(int at, int v) { for (int i = 0; i < 4; i++) buf[at + i] = (byte) (v >>> (8 * i)); }
-
-        void putI64(int at, long v) { for (int i = 0; i < 8; i++) buf[at + i] = (byte) (v >>> (8 * i)); }
-    }
-
     // ------------------------------------------------------------------------------------------------ load
 
     /** Reads and validates a plan file; every failure to make sense of it is a {@link PlanFormatException}. */
     public static Plan load(Path file) throws IOException {
-        String source = file.toString();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size > MAX_FILE_BYTES) {
-                // Say first what kind of file it is, then that it is too big; never allocate its size.
-                byte[] head = readUpTo(ch, HEADER_BYTES);
-                checkHeader(head, head.length, size, source);
-                throw new PlanFormatException(source, "file is " + size + " bytes; a plan file holds at most "
-                        + MAX_FILE_BYTES);
-            }
-            byte[] all = readUpTo(ch, (int) size);
-            return decode(all, all.length, source);
-        }
-    }
-
-    /** Reads from the start until {@code max} bytes or the end of the file (it may shrink while we read). */
-    private static byte[] readUpTo(FileChannel ch, int max) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(max);
-        long pos = 0;
-        while (buf.hasRemaining()) {
-            int r = ch.read(buf, pos);
-            if (r < 0) break;
-            pos += r;
-        }
-        return buf.position() == max ? buf.array() : Arrays.copyOf(buf.array(), buf.position());
+        return decode(FRAME.read(file));
     }
 
     /** Decodes and validates a plan from the bytes {@link #toBytes} made. */
     public static Plan fromBytes(byte[] bytes) throws PlanFormatException {
-        return decode(bytes, bytes.length, IN_MEMORY);
+        return decode(FRAME.open(bytes, IN_MEMORY));
     }
 
-    private static Plan decode(byte[] file, int length, String source) throws PlanFormatException {
-        long bodyLength = checkHeader(file, length, length, source);
-        CRC32C crc = new CRC32C();
-        crc.update(file, HEADER_BYTES, (int) bodyLength);
-        int stored = (int) u32(file, 12);
-        if ((int) crc.getValue() != stored) throw new PlanFormatException(source, "checksum mismatch: file is corrupted");
-        In in = new In(ByteBuffer.wrap(file, HEADER_BYTES, (int) bodyLength).slice().order(ByteOrder.LITTLE_ENDIAN), source);
+    private static Plan decode(BodyReader<PlanFormatException> in) throws PlanFormatException {
         try {
             return readBody(in);
         } catch (PlanFormatException e) {
@@ -397,134 +273,7 @@ public final class PlanFile {
         }
     }
 
-    /**
-     * Checks magic, version and length against a file of {@code fileSize} bytes whose first {@code headLength}
-     * bytes are in {@code head}; returns the body length.
-     */
-    private static long checkHeader(byte[] head, int headLength, long fileSize, String source) throws PlanFormatException {
-        int magicSeen = Math.min(headLength, MAGIC.length);
-        if (!Arrays.equals(head, 0, magicSeen, MAGIC, 0, magicSeen) || headLength == 0)
-            throw new PlanFormatException(source, "not a Stride plan file (it does not start with \"STRIDEPL\")");
-        if (headLength < 12)
-            throw new PlanFormatException(source, "file is truncated: " + fileSize + " bytes, shorter than the "
-                    + HEADER_BYTES + "-byte header");
-        long version = u32(head, 8);
-        if (version > FORMAT_VERSION)
-            throw new PlanFormatException(source, "plan format version " + version
-                    + " is newer than this Stride supports (" + FORMAT_VERSION + "); upgrade Stride");
-        if (version < 1) throw new PlanFormatException(source, "plan format version " + version + " is not valid");
-        if (headLength < HEADER_BYTES)
-            throw new PlanFormatException(source, "file is truncated: " + fileSize + " bytes, shorter than the "
-                    + HEADER_BYTES + "-byte header");
-        long body = u32(head, 16) | u32(head, 20) << 32;
-        long present = fileSize - HEADER_BYTES;
-        if (body < 0 || body > present)
-            throw new PlanFormatException(source, "file is truncated: header says body is "
-                    + Long.toUnsignedString(body) + " bytes, file has " + present);
-        if (body < present)
-            throw new PlanFormatException(source, "file has " + (present - body) + " bytes after the "
-                    + body + "-byte body the header announces");
-        return body;
-    }
-
-    private static long u32(byte[] b, int at) {
-        long v = 0;
-        for (int i = 3; i >= 0; i--) v = v << 8 | (b[at + i] & 0xFF);
-        return v;
-    }
-
-    /** A bounds-checked little-endian reader over the body; every failure names the body offset. */
-    private static final class In {
-        final ByteBuffer b;
-        final String source;
-        final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-
-        In(ByteBuffer b, String source) {
-            this.b = b;
-            this.source = source;
-        }
-
-        PlanFormatException fail(String problem) { return new PlanFormatException(source, problem); }
-
-        PlanFormatException fail(String problem, Throwable cause) { return new PlanFormatException(source, problem, cause); }
-
-        private void need(int k, String what) throws PlanFormatException {
-            if (b.remaining() < k)
-                throw fail("body ends at offset " + b.position() + " in the middle of " + what);
-        }
-
-        int u8(String what) throws PlanFormatException { need(1, what); return b.get() & 0xFF; }
-
-        int i32(String what) throws PlanFormatException { need(4, what); return b.getInt(); }
-
-        long i64(String what) throws PlanFormatException { need(8, what); return b.getLong(); }
-
-        double f64(String what) throws PlanFormatException { return Double.longBitsToDouble(i64(what)); }
-
-        boolean bool(String what) throws PlanFormatException {
-            int v = u8(what);
-            if (v > 1) throw fail(what + " is " + v + " at offset " + (b.position() - 1) + "; a boolean is 0 or 1");
-            return v == 1;
-        }
-
-        /**
-         * A count of elements that each take at least {@code minBytes} of the body: checked against what remains
-         * before the caller allocates anything for it.
-         */
-        int count(String what, int minBytes) throws PlanFormatException {
-            int at = b.position();
-            int n = i32(what + " count");
-            if (n < 0 || (long) n * minBytes > b.remaining())
-                throw fail(what + " count " + n + " at offset " + at + " is impossible: only " + b.remaining()
-                        + " bytes remain");
-            return n;
-        }
-
-        String str(String what) throws PlanFormatException {
-            int n = count(what + " length", 1);
-            int at = b.position();
-            ByteBuffer slice = b.slice(at, n);
-            b.position(at + n);
-            try {
-                return utf8.decode(slice).toString();   // decode(ByteBuffer) resets the decoder first
-            } catch (CharacterCodingException e) {
-                throw fail(what + " at offset " + at + " is not valid UTF-8");
-            }
-        }
-
-        int[] ints(String what) throws PlanFormatException {
-            int[] a = new int[count(what, 4)];
-            for (int i = 0; i < a.length; i++) a[i] = b.getInt();
-            return a;
-        }
-
-        long[] longs(String what) throws PlanFormatException {
-            long[] a = new long[count(what, 8)];
-            for (int i = 0; i < a.length; i++) a[i] = b.getLong();
-            return a;
-        }
-
-        double[] doubles(String what) throws PlanFormatException {
-            double[] a = new double[count(what, 8)];
-            for (int i = 0; i < a.length; i++) a[i] = Double.longBitsToDouble(b.getLong());
-            return a;
-        }
-
-        byte[] bytes(String what) throws PlanFormatException {
-            byte[] a = new byte[count(what, 1)];
-            b.get(a);
-            return a;
-        }
-
-        <E extends Enum<E>> E enumName(Class<E> type, String what) throws PlanFormatException {
-            String s = str(what);
-            for (E e : type.getEnumConstants()) if (e.name().equals(s)) return e;
-            throw fail(what + " '" + s + "' is not one of " + Arrays.toString(type.getEnumConstants()));
-        }
-    }
-
-    private static Plan readBody(In in) throws PlanFormatException {
+    private static Plan readBody(BodyReader<PlanFormatException> in) throws PlanFormatException {
         DType dtype = in.enumName(DType.class, "dtype");
         boolean training = in.bool("training flag");
 
@@ -638,13 +387,12 @@ public final class PlanFile {
             if (tensors.put(name, data) != null) throw in.fail("tensor '" + name + "' is stored twice");
         }
 
-        if (in.b.hasRemaining())
-            throw in.fail(in.b.remaining() + " unexpected bytes after the end of the content at offset " + in.b.position());
+        in.end();
         return new Plan(graph, schedule, memory, target, targetInfo, algorithms, tensors);
     }
 
     /** A shape whose size in bytes fits a long (so later arithmetic on it cannot overflow). */
-    private static Shape shape(In in, int[] dims, DType dtype, String what) throws PlanFormatException {
+    private static Shape shape(BodyReader<PlanFormatException> in, int[] dims, DType dtype, String what) throws PlanFormatException {
         long size = dtype.bytes;
         for (int d : dims) {
             if (d < 0) throw in.fail(what + " has negative dimension " + d + " in " + Arrays.toString(dims));
@@ -655,12 +403,12 @@ public final class PlanFile {
         return Shape.of(dims);
     }
 
-    private static Value value(In in, List<Value> values, int id, String what) throws PlanFormatException {
+    private static Value value(BodyReader<PlanFormatException> in, List<Value> values, int id, String what) throws PlanFormatException {
         if (id < 0 || id >= values.size()) throw in.fail(what + " refers to value id " + id + " of " + values.size());
         return values.get(id);
     }
 
-    private static Node readNode(In in, int id, List<Value> values, Set<String> nodeNames) throws PlanFormatException {
+    private static Node readNode(BodyReader<PlanFormatException> in, int id, List<Value> values, Set<String> nodeNames) throws PlanFormatException {
         String name = in.str("name of node " + id);
         if (!nodeNames.add(name)) throw in.fail("duplicate node name '" + name + "'");
         Op op = readOp(in, name);
@@ -698,7 +446,7 @@ public final class PlanFile {
         return new Node(id, name, op, inputs, outputs);
     }
 
-    private static Op readOp(In in, String node) throws PlanFormatException {
+    private static Op readOp(BodyReader<PlanFormatException> in, String node) throws PlanFormatException {
         String simple = in.str("op class of node '" + node + "'");
         String where = "node '" + node + "'";
         if (!isSimpleName(simple))
@@ -749,7 +497,7 @@ public final class PlanFile {
         return true;
     }
 
-    private static Object readComponent(In in, Class<?> type, int want, String what) throws PlanFormatException {
+    private static Object readComponent(BodyReader<PlanFormatException> in, Class<?> type, int want, String what) throws PlanFormatException {
         if (want < 0) throw in.fail(what + " has type " + type.getName() + ", which a plan file cannot hold");
         int tag = in.u8("type tag of " + what);
         if (tag != want)
@@ -777,7 +525,7 @@ public final class PlanFile {
      * The schedule lists distinct nodes in an order where every node's inputs are produced earlier, and it
      * includes the producer of everything the caller reads (outputs, update sources).
      */
-    private static void checkSchedule(In in, Graph g, int[] schedule) throws PlanFormatException {
+    private static void checkSchedule(BodyReader<PlanFormatException> in, Graph g, int[] schedule) throws PlanFormatException {
         int nn = g.nodes().size();
         BitSet done = new BitSet(nn);
         for (int step = 0; step < schedule.length; step++) {
@@ -804,7 +552,7 @@ public final class PlanFile {
      * values never share bytes; arena values share bytes only when their lifetimes (which must cover the real
      * ones) do not meet; and the regions are no larger than the values in them need.
      */
-    private static void checkMemory(In in, Graph g, int[] schedule, MemoryPlan m) throws PlanFormatException {
+    private static void checkMemory(BodyReader<PlanFormatException> in, Graph g, int[] schedule, MemoryPlan m) throws PlanFormatException {
         int nv = g.values().size();
         if (m.arenaBytes() < 0 || m.naiveArenaBytes() < 0 || m.persistentBytes() < 0)
             throw in.fail("memory plan has a negative region size (arena " + m.arenaBytes() + ", naive "
@@ -877,7 +625,7 @@ public final class PlanFile {
     }
 
     /** No two values share a byte (when {@code byTime}, unless they are never live at the same step). */
-    private static void requireDisjoint(In in, Graph g, MemoryPlan m, List<Integer> ids, boolean byTime)
+    private static void requireDisjoint(BodyReader<PlanFormatException> in, Graph g, MemoryPlan m, List<Integer> ids, boolean byTime)
             throws PlanFormatException {
         long[] off = m.offset(), bytes = m.bytes();
         ids.sort((x, y) -> Long.compare(off[x], off[y]));
