@@ -1,24 +1,18 @@
 package dev.stride.zoo.train;
 
-import java.io.IOException;
+import dev.stride.graph.io.FileFormatException;
 
 /**
  * A checkpoint file that cannot be read: not a checkpoint, a newer format, truncated, corrupted, or content that
- * does not hold together. The message names the file and what is wrong with it.
+ * does not hold together. The message names the file and what is wrong with it; {@link #source()} is the file (or
+ * "checkpoint bytes" for an in-memory one).
  */
-public final class CheckpointFormatException extends IOException {
-    private final String source;
-    private final String problem;
-
+public final class CheckpointFormatException extends FileFormatException {
     public CheckpointFormatException(String source, String problem) {
-        super(source + ": " + problem);
-        this.source = source;
-        this.problem = problem;
+        super(source, problem);
     }
 
-    /** The file (or "checkpoint bytes" for an in-memory one) that was being read. */
-    public String source() { return source; }
-
-    /** What is wrong, without the file name. */
-    public String problem() { return problem; }
+    public CheckpointFormatException(String source, String problem, Throwable cause) {
+        super(source, problem, cause);
+    }
 }

@@ -1,5 +1,7 @@
 package dev.stride.zoo.train;
 
+import dev.stride.graph.io.AtomicFile;
+
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
@@ -16,6 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+
+import static dev.stride.graph.io.AtomicFile.Option.CREATE_DIRECTORIES;
+import static dev.stride.graph.io.AtomicFile.Option.READABLE_BY_ALL;
 
 /**
  * A small line chart drawn with Java2D into a PNG: axes with "nice" ticks (1, 2 or 5 times a power of ten), a light
@@ -76,7 +81,7 @@ public final class Plot {
     public static void writePng(BufferedImage img, Path file) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         if (!ImageIO.write(img, "png", bytes)) throw new IOException("no PNG writer in this Java runtime");
-        AtomicFiles.write(file, bytes.toByteArray());
+        AtomicFile.write(file, bytes.toByteArray(), CREATE_DIRECTORIES, READABLE_BY_ALL);
     }
 
     /** An axis range extended to whole ticks, and its ticks. */

@@ -1,5 +1,7 @@
 package dev.stride.zoo.train;
 
+import dev.stride.graph.io.AtomicFile;
+
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,6 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+
+import static dev.stride.graph.io.AtomicFile.Option.CREATE_DIRECTORIES;
+import static dev.stride.graph.io.AtomicFile.Option.READABLE_BY_ALL;
 
 /**
  * The curves of a training run: one {@link Step} per optimizer step and one {@link Epoch} per evaluation, with
@@ -84,7 +89,7 @@ public final class TrainingLog {
     }
 
     public void writeCsv(Path file) throws IOException {
-        AtomicFiles.write(file, csv().getBytes(StandardCharsets.UTF_8));
+        AtomicFile.write(file, csv().getBytes(StandardCharsets.UTF_8), CREATE_DIRECTORIES, READABLE_BY_ALL);
     }
 
     static final int PLOT_WIDTH = 800, PLOT_HEIGHT = 480;
