@@ -66,7 +66,10 @@ public final class FramedFile<E extends FileFormatException> {
                 kind + " is larger than a " + noun + " can hold (" + MAX_FILE_BYTES + " bytes)");
     }
 
-    /** The whole file: the header for the body written so far, then the body. */
+    /**
+     * The whole file: the header for the body written so far, then the body. The writer is finished: when it was
+     * sized exactly, its buffer is the array returned.
+     */
     public byte[] toBytes(BodyWriter body) {
         int bodyLength = body.bodyLength();
         System.arraycopy(magic, 0, body.buf, 0, MAGIC_BYTES);
