@@ -1,0 +1,677 @@
+package dev.stride.engine.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+
+/**
+ * Single-precision GEMM, {@code C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C}, row-major, on float data in
+ * {@link MemorySegment}s addressed by element offsets and leading dimensions (so the engine's off-heap buffers and
+ * {@code MemorySegment.ofArray(float[])} both serve, without copies).
+ *
+ * <p>The design is BLIS/GotoBLAS's. The K x N operand is packed, KC rows by NC columns at a time, into NR-wide
+ * panels (a KC x NR panel is what one micro-kernel call streams from L1); the M x K operand is packed, MC rows by
+ * KC at a time, into MR-tall panels (the MC x KC block stays in L2). A register-blocked micro-kernel then
+ * multiplies one MR x KC panel by one KC x NR panel into MR x NR accumulators. Packing pads panels with zeros, so
+ * the micro-kernel never reads out of bounds and never branches on an edge: an edge tile is computed whole into
+ * a scratch tile, and only its valid part is merged into C, in scalar code.
+ *
+ * <p>Micro-kernels, chosen by the species: {@code 6x2} vectors, i.e. 6x8 floats at 128 bits, 6x16 at 256 (the
+ * AVX2 kernel: 12 accumulators, 2 B vectors and 1 broadcast fill 15 of the 16 ymm registers) and 6x32 at 512;
+ * and a scalar 4x4 kernel for {@code stride.cpu.simd=false}. The 6x16 kernel reaches 85% of this machine's
+ * measured FMA peak on 1024^3 (see bench/README.md).
+ *
+ * <p>Weights can be packed once ({@link #packA}, {@link #packB}) and reused for every call: {@link PackedA} is the
+ * filter of an im2col convolution ({@code M = out channels}), {@link PackedB} the weight of a dense layer.
+ *
+ * <p>An instance owns its packing scratch: use it from one caller thread at a time (it may use a pool's threads
+ * inside a call). Packed operands are immutable and may be shared by instances of the same {@link #describe()
+ * geometry}.
+ */
+public final class Sgemm {
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /**
+     * Below this many floating-point operations per thread a call is not split: handing work to another thread
+     * costs a wake-up and a cache-cold start, tens of microseconds, which must stay small beside the share.
+     */
+    static final long MIN_FLOP_PER_THREAD = 2_000_000;
+
+    private final MicroKernel kernel;
+    private final int mr, nr, kc, mc, nc;
+    private final long minFlopPerThread;
+    private Scratch[] scratch = new Scratch[0];
+
+    private Sgemm(MicroKernel kernel) {
+        this(kernel, kernel.kc, kernel.mc, kernel.nc, MIN_FLOP_PER_THREAD);
+    }
+
+    private Sgemm(MicroKernel kernel, int kc, int mc, int nc, long minFlopPerThread) {
+        if (kc < 1 || mc < 1 || nc < 1 || mc % kernel.mr != 0 || nc % kernel.nr != 0)
+            throw new IllegalArgumentException("blocking KC=" + kc + " MC=" + mc + " NC=" + nc + " must be positive,"
+                    + " MC a multiple of MR=" + kernel.mr + ", NC a multiple of NR=" + kernel.nr);
+        this.kernel = kernel;
+        this.mr = kernel.mr;
+        this.nr = kernel.nr;
+        this.kc = kc;
+        this.mc = mc;
+        this.nc = nc;
+        this.minFlopPerThread = minFlopPerThread;
+    }
+
+    /** The same micro-kernel with other cache blocking and split threshold: for tests and tuning. */
+    Sgemm withBlocking(int kc, int mc, int nc, long minFlopPerThread) {
+        return new Sgemm(kernel, kc, mc, nc, minFlopPerThread);
+    }
+
+    /** The kernel {@link VectorConfig} selects: the configured species, or scalar with {@code stride.cpu.simd=false}. */
+    public static Sgemm create() {
+        return VectorConfig.SIMD ? of(VectorConfig.SPECIES) : scalar();
+    }
+
+    /**
+     * The SIMD kernel for {@code species}.
+     *
+     * @throws IllegalArgumentException if the species is wider than the machine's preferred one
+     */
+    public static Sgemm of(VectorSpecies<Float> species) {
+        VectorConfig.species(species.vectorBitSize()); // rejects widths without hardware, with the reason
+        return new Sgemm(switch (species.vectorBitSize()) {
+            case 128 -> new Simd128Kernel6x8();
+            case 256 -> new Simd256Kernel6x16();
+            case 512 -> new Simd512Kernel6x32();
+            default -> throw new IllegalArgumentException("no GEMM micro-kernel for " + species);
+        });
+    }
+
+    /** The plain scalar kernel (same blocking and packing, scalar arithmetic). */
+    public static Sgemm scalar() {
+        return new Sgemm(new ScalarKernel4x4());
+    }
+
+    /** E.g. "sgemm SIMD 256-bit 6x16, KC=256 MC=144 NC=4080": what a plan or a benchmark report records. */
+    public String describe() {
+        return "sgemm " + kernel.name + " " + mr + "x" + nr + ", KC=" + kc + " MC=" + mc + " NC=" + nc;
+    }
+
+    /** Rows of the micro-kernel's register tile. */
+    public int mr() { return mr; }
+
+    /** Columns of the micro-kernel's register tile. */
+    public int nr() { return nr; }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Operands
+
+    /** The M x K left operand: a matrix in memory or one packed ahead of time. */
+    public sealed interface OperandA permits Matrix, PackedA {}
+
+    /** The K x N right operand: a matrix in memory or one packed ahead of time. */
+    public sealed interface OperandB permits Matrix, PackedB {}
+
+    /**
+     * A row-major float matrix in a segment: element (r, c) of the stored matrix is at float index
+     * {@code offset + r * ld + c}. {@code transposed} means the operand is the transpose of what is stored
+     * (op(X) = X^T), as BLAS's trans flags.
+     */
+    public record Matrix(MemorySegment data, long offset, int ld, boolean transposed) implements OperandA, OperandB {
+        public static Matrix of(MemorySegment data, long offset, int ld) { return new Matrix(data, offset, ld, false); }
+
+        public static Matrix transposed(MemorySegment data, long offset, int ld) {
+            return new Matrix(data, offset, ld, true);
+        }
+
+        /** op(this) is rows x cols: checks the leading dimension and that the segment holds every element. */
+        void check(String name, int rows, int cols) {
+            int storedRows = transposed ? cols : rows, storedCols = transposed ? rows : cols;
+            if (ld < Math.max(1, storedCols))
+                throw new IllegalArgumentException(name + ": leading dimension " + ld + " < stored row width "
+                        + storedCols + (transposed ? " (transposed: stored as " + storedRows + "x" + storedCols + ")" : ""));
+            if (offset < 0) throw new IllegalArgumentException(name + ": negative offset " + offset);
+            if (storedRows == 0 || storedCols == 0) return;
+            long last = offset + (long) (storedRows - 1) * ld + storedCols; // one past the last element read
+            if (last * Float.BYTES > data.byteSize())
+                throw new IllegalArgumentException(name + ": " + storedRows + "x" + storedCols + " floats at offset "
+                        + offset + " with leading dimension " + ld + " need " + last * Float.BYTES
+                        + " bytes, segment has " + data.byteSize());
+        }
+
+        float get(long row, long col) { // element (row, col) of op(this)
+            return data.getAtIndex(F, transposed ? offset + col * ld + row : offset + row * ld + col);
+        }
+    }
+
+    /**
+     * op(A) packed into MR-tall panels, K block by K block: the panel of rows [i, i+MR) and K block [p, p+kc)
+     * starts at {@code p * paddedM + (i / MR) * kc * MR} and holds kc columns of MR floats (zero past M).
+     */
+    public static final class PackedA implements OperandA {
+        final float[] data;
+        final int m, k, mr, kc;
+        final String geometry;
+
+        private PackedA(float[] data, int m, int k, int mr, int kc, String geometry) {
+            this.data = data; this.m = m; this.k = k; this.mr = mr; this.kc = kc; this.geometry = geometry;
+        }
+
+        public int rows() { return m; }
+
+        public int cols() { return k; }
+
+        int at(int p, int i, int kcb) { return (int) ((long) p * roundUp(m, mr) + (long) (i / mr) * kcb * mr); }
+    }
+
+    /**
+     * op(B) packed into NR-wide panels, K block by K block: the panel of columns [j, j+NR) and K block [p, p+kc)
+     * starts at {@code p * paddedN + (j / NR) * kc * NR} and holds kc rows of NR floats (zero past N).
+     */
+    public static final class PackedB implements OperandB {
+        final float[] data;
+        final int k, n, nr, kc;
+        final String geometry;
+
+        private PackedB(float[] data, int k, int n, int nr, int kc, String geometry) {
+            this.data = data; this.k = k; this.n = n; this.nr = nr; this.kc = kc; this.geometry = geometry;
+        }
+
+        public int rows() { return k; }
+
+        public int cols() { return n; }
+
+        int at(int p, int j, int kcb) { return (int) ((long) p * roundUp(n, nr) + (long) (j / nr) * kcb * nr); }
+    }
+
+    /** Packs op(A), m x k, once, for every later call with this geometry. */
+    public PackedA packA(Matrix a, int m, int k) {
+        checkDims(m, k, 1);
+        a.check("A", m, k);
+        long size = (long) roundUp(m, mr) * k;
+        if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("A too large to pack: " + m + "x" + k);
+        float[] data = new float[(int) size];
+        for (int p = 0; p < k; p += kc) {
+            int kcb = Math.min(kc, k - p);
+            packA(a, 0, m, p, kcb, m, data, (int) ((long) p * roundUp(m, mr)));
+        }
+        return new PackedA(data, m, k, mr, kc, describe());
+    }
+
+    /** Packs op(B), k x n, once, for every later call with this geometry. */
+    public PackedB packB(Matrix b, int k, int n) {
+        checkDims(1, n, k);
+        b.check("B", k, n);
+        long size = (long) roundUp(n, nr) * k;
+        if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("B too large to pack: " + k + "x" + n);
+        float[] data = new float[(int) size];
+        for (int p = 0; p < k; p += kc) {
+            int kcb = Math.min(kc, k - p);
+            packB(b, p, kcb, 0, n, n, data, (int) ((long) p * roundUp(n, nr)));
+        }
+        return new PackedB(data, k, n, nr, kc, describe());
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Entry points
+
+    /** BLAS-style {@code sgemm} on one thread: C = alpha op(A) op(B) + beta C. Offsets and ld count floats. */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     MemorySegment a, long aOffset, int lda, MemorySegment b, long bOffset, int ldb,
+                     float beta, MemorySegment c, long cOffset, int ldc) {
+        multiply(m, n, k, alpha, new Matrix(a, aOffset, lda, transA), new Matrix(b, bOffset, ldb, transB),
+                beta, c, cOffset, ldc, null, 1);
+    }
+
+    /** C = alpha op(A) op(B) + beta C on the caller's thread. */
+    public void multiply(int m, int n, int k, float alpha, OperandA a, OperandB b,
+                         float beta, MemorySegment c, long cOffset, int ldc) {
+        multiply(m, n, k, alpha, a, b, beta, c, cOffset, ldc, null, 1);
+    }
+
+    /**
+     * C = alpha op(A) op(B) + beta C, on up to {@code threads} threads: the caller's and {@code threads - 1} tasks
+     * on {@code pool} (which must have that many free workers). A call is split only where each share gets at
+     * least {@link #MIN_FLOP_PER_THREAD} floating-point operations; the result is bit-identical for every thread count, since each C element
+     * is accumulated by one thread in the same order. As in BLAS, with beta = 0 C is only written, never read
+     * (NaN there is ignored), and with alpha = 0 or K = 0 neither A nor B is read.
+     */
+    public void multiply(int m, int n, int k, float alpha, OperandA a, OperandB b, float beta,
+                         MemorySegment c, long cOffset, int ldc, ExecutorService pool, int threads) {
+        checkDims(m, n, k);
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads > 1 && pool == null) throw new IllegalArgumentException(threads + " threads need a pool");
+        checkOperandA(a, m, k);
+        checkOperandB(b, k, n);
+        new Matrix(c, cOffset, ldc, false).check("C", m, n);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f) {
+            scaleC(m, n, beta, c, cOffset, ldc);
+            return;
+        }
+
+        // Split the dimension whose other operand is already packed (no duplicate packing), else the longer one,
+        // in whole micro-tiles so that shares start on packed-panel boundaries.
+        boolean splitN = b instanceof PackedB ? a instanceof PackedA && n >= m : a instanceof PackedA || n >= m;
+        int tiles = splitN ? ceilDiv(n, nr) : ceilDiv(m, mr);
+        int parts = parts(m, n, k, threads, tiles);
+        ensureScratch(parts, m, n, k);
+        if (parts == 1) {
+            compute(alpha, a, b, beta, c, cOffset, ldc, 0, m, 0, n, k, scratch[0]);
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(parts - 1);
+        for (int t = 1; t < parts; t++) {
+            int t0 = (int) ((long) tiles * t / parts), t1 = (int) ((long) tiles * (t + 1) / parts);
+            Scratch s = scratch[t];
+            futures.add(pool.submit(splitN
+                    ? () -> compute(alpha, a, b, beta, c, cOffset, ldc, 0, m, t0 * nr, Math.min(n, t1 * nr), k, s)
+                    : () -> compute(alpha, a, b, beta, c, cOffset, ldc, t0 * mr, Math.min(m, t1 * mr), 0, n, k, s)));
+        }
+        int t1 = tiles / parts;
+        if (splitN) compute(alpha, a, b, beta, c, cOffset, ldc, 0, m, 0, Math.min(n, t1 * nr), k, scratch[0]);
+        else compute(alpha, a, b, beta, c, cOffset, ldc, 0, Math.min(m, t1 * mr), 0, n, k, scratch[0]);
+        await(futures);
+    }
+
+    /** How many threads a call uses: no more than asked, than tiles to share, or than the work pays for. */
+    int parts(int m, int n, int k, int threads, int tiles) {
+        long flop = 2L * m * n * k;
+        return (int) Math.max(1, Math.min(Math.min(threads, tiles), flop / Math.max(1, minFlopPerThread)));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The blocked loops
+
+    /** Rows [i0, i1) x columns [j0, j1) of C; i0 and j0 are multiples of MR and NR. */
+    private void compute(float alpha, OperandA a, OperandB b, float beta, MemorySegment c, long cOffset, int ldc,
+                         int i0, int i1, int j0, int j1, int k, Scratch s) {
+        long ldcBytes = (long) ldc * Float.BYTES;
+        for (int jc = j0; jc < j1; jc += nc) {
+            int ncb = Math.min(nc, j1 - jc);
+            for (int pc = 0; pc < k; pc += kc) {
+                int kcb = Math.min(kc, k - pc);
+                float betaP = pc == 0 ? beta : 1f; // later K blocks accumulate onto the first one's result
+                float[] bData;
+                int bAt;
+                if (b instanceof PackedB pb) {
+                    bData = pb.data;
+                    bAt = pb.at(pc, jc, kcb);
+                } else {
+                    packB((Matrix) b, pc, kcb, jc, ncb, j1, s.b, 0);
+                    bData = s.b;
+                    bAt = 0;
+                }
+                for (int ic = i0; ic < i1; ic += mc) {
+                    int mcb = Math.min(mc, i1 - ic);
+                    float[] aData;
+                    int aAt;
+                    if (a instanceof PackedA pa) {
+                        aData = pa.data;
+                        aAt = pa.at(pc, ic, kcb);
+                    } else {
+                        packA((Matrix) a, ic, mcb, pc, kcb, i1, s.a, 0);
+                        aData = s.a;
+                        aAt = 0;
+                    }
+                    for (int jr = 0; jr < ncb; jr += nr) {
+                        int nrb = Math.min(nr, ncb - jr);
+                        int bPanel = bAt + jr * kcb; // (jr / nr) * kcb * nr
+                        for (int ir = 0; ir < mcb; ir += mr) {
+                            int mrb = Math.min(mr, mcb - ir);
+                            int aPanel = aAt + ir * kcb;
+                            long cAt = cOffset + (long) (ic + ir) * ldc + jc + jr;
+                            if (mrb == mr && nrb == nr) {
+                                kernel.compute(kcb, aData, aPanel, bData, bPanel, c, cAt * Float.BYTES, ldcBytes,
+                                        alpha, betaP);
+                            } else {
+                                kernel.compute(kcb, aData, aPanel, bData, bPanel, s.tileSegment, 0,
+                                        (long) nr * Float.BYTES, 1f, 0f);
+                                mergeTile(s.tile, mrb, nrb, alpha, betaP, c, cAt, ldc);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The valid mrb x nrb corner of an edge tile into C, as the micro-kernel would have stored it. */
+    private void mergeTile(float[] tile, int mrb, int nrb, float alpha, float beta, MemorySegment c, long cAt, int ldc) {
+        for (int i = 0; i < mrb; i++) {
+            long row = cAt + (long) i * ldc;
+            for (int j = 0; j < nrb; j++) {
+                float v = alpha * tile[i * nr + j];
+                if (beta != 0f) v = Math.fma(beta, c.getAtIndex(F, row + j), v);
+                c.setAtIndex(F, row + j, v);
+            }
+        }
+    }
+
+    /**
+     * Rows [i, i+mcb) and K block [p, p+kcb) of op(A) into MR-tall panels at {@code dst[at...]}, each kcb columns
+     * of MR floats, zero past row {@code iEnd}.
+     */
+    private void packA(Matrix a, int i, int mcb, int p, int kcb, int iEnd, float[] dst, int at) {
+        for (int ir = 0; ir < mcb; ir += mr) {
+            int rows = Math.min(mr, iEnd - (i + ir));
+            int panel = at + ir * kcb;
+            for (int r = 0; r < mr; r++) {
+                if (r >= rows) {
+                    for (int q = 0; q < kcb; q++) dst[panel + q * mr + r] = 0f;
+                    continue;
+                }
+                long row = i + ir + r;
+                for (int q = 0; q < kcb; q++) dst[panel + q * mr + r] = a.get(row, p + q);
+            }
+        }
+    }
+
+    /**
+     * K block [p, p+kcb) and columns [j, j+ncb) of op(B) into NR-wide panels at {@code dst[at...]}, each kcb rows
+     * of NR floats, zero past column {@code jEnd}.
+     */
+    private void packB(Matrix b, int p, int kcb, int j, int ncb, int jEnd, float[] dst, int at) {
+        for (int jr = 0; jr < ncb; jr += nr) {
+            int cols = Math.min(nr, jEnd - (j + jr));
+            int panel = at + jr * kcb;
+            for (int q = 0; q < kcb; q++) {
+                int row = panel + q * nr;
+                for (int cI = 0; cI < cols; cI++) dst[row + cI] = b.get(p + q, j + jr + cI);
+                for (int cI = cols; cI < nr; cI++) dst[row + cI] = 0f;
+            }
+        }
+    }
+
+    private static void scaleC(int m, int n, float beta, MemorySegment c, long cOffset, int ldc) {
+        if (beta == 1f) return;
+        for (int i = 0; i < m; i++) {
+            long row = cOffset + (long) i * ldc;
+            for (int j = 0; j < n; j++) c.setAtIndex(F, row + j, beta == 0f ? 0f : beta * c.getAtIndex(F, row + j));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Checks and scratch
+
+    private static void checkDims(int m, int n, int k) {
+        if (m < 0 || n < 0 || k < 0)
+            throw new IllegalArgumentException("dimensions must be >= 0, got M=" + m + " N=" + n + " K=" + k);
+    }
+
+    private void checkOperandA(OperandA a, int m, int k) {
+        switch (a) {
+            case Matrix x -> x.check("A", m, k);
+            case PackedA p -> {
+                if (p.m != m || p.k != k)
+                    throw new IllegalArgumentException("packed A is " + p.m + "x" + p.k + ", call needs " + m + "x" + k);
+                if (p.mr != mr || p.kc != kc)
+                    throw new IllegalArgumentException("A was packed for '" + p.geometry + "', this is '" + describe() + "'");
+            }
+        }
+    }
+
+    private void checkOperandB(OperandB b, int k, int n) {
+        switch (b) {
+            case Matrix x -> x.check("B", k, n);
+            case PackedB p -> {
+                if (p.k != k || p.n != n)
+                    throw new IllegalArgumentException("packed B is " + p.k + "x" + p.n + ", call needs " + k + "x" + n);
+                if (p.nr != nr || p.kc != kc)
+                    throw new IllegalArgumentException("B was packed for '" + p.geometry + "', this is '" + describe() + "'");
+            }
+        }
+    }
+
+    /** One thread's packing buffers: an MC x KC block of A, a KC x NC block of B, an MR x NR edge tile. */
+    private static final class Scratch {
+        float[] a = new float[0], b = new float[0];
+        final float[] tile;
+        final MemorySegment tileSegment;
+
+        Scratch(int mr, int nr) {
+            tile = new float[mr * nr];
+            tileSegment = MemorySegment.ofArray(tile);
+        }
+    }
+
+    /** Grows the scratch to this call's need; steady-state calls allocate nothing here. */
+    private void ensureScratch(int parts, int m, int n, int k) {
+        if (scratch.length < parts) {
+            Scratch[] grown = java.util.Arrays.copyOf(scratch, parts);
+            for (int t = scratch.length; t < parts; t++) grown[t] = new Scratch(mr, nr);
+            scratch = grown;
+        }
+        int aSize = Math.min(mc, roundUp(m, mr)) * Math.min(kc, k);
+        int bSize = Math.min(nc, roundUp(n, nr)) * Math.min(kc, k);
+        for (int t = 0; t < parts; t++) {
+            if (scratch[t].a.length < aSize) scratch[t].a = new float[aSize];
+            if (scratch[t].b.length < bSize) scratch[t].b = new float[bSize];
+        }
+    }
+
+    private static void await(List<Future<?>> futures) {
+        Throwable failure = null;
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) failure = e.getCause();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (failure == null) failure = e;
+            }
+        }
+        if (failure instanceof RuntimeException r) throw r;
+        if (failure instanceof Error e) throw e;
+        if (failure != null) throw new IllegalStateException("GEMM share failed", failure);
+    }
+
+    static int roundUp(int x, int multiple) { return ceilDiv(x, multiple) * multiple; }
+
+    static int ceilDiv(int x, int d) { return (x + d - 1) / d; }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Micro-kernels
+
+    /**
+     * {@code C[MR x NR] = alpha * A_panel * B_panel + beta * C} (beta = 0: C not read) for one MR x kc panel of
+     * packed A and one kc x NR panel of packed B, with the cache blocking that feeds it.
+     */
+    abstract static sealed class MicroKernel
+            permits Simd128Kernel6x8, Simd256Kernel6x16, Simd512Kernel6x32, ScalarKernel4x4 {
+        final String name;
+        final int mr, nr, kc, mc, nc;
+
+        MicroKernel(String name, int mr, int nr, int kc, int mc, int nc) {
+            this.name = name; this.mr = mr; this.nr = nr; this.kc = kc; this.mc = mc; this.nc = nc;
+        }
+
+        abstract void compute(int kc, float[] a, int ai, float[] b, int bi,
+                              MemorySegment c, long cByte, long ldcBytes, float alpha, float beta);
+    }
+
+    /*
+     * The three SIMD kernels are one kernel written out per width. The repetition is deliberate: the Vector API
+     * compiles to SIMD instructions only where the species is a JIT constant (a static final), and a kernel taking
+     * its species from a field would run the API's Java fallback, about 100x slower.
+     *
+     * Per step of K: two B vectors are loaded, each of the 6 A values broadcast and multiplied into both:
+     * 12 independent FMA chains, more than FMA latency x FMA ports (4 x 2) needs to keep both FMA units busy.
+     */
+
+    /** 6 x 16 floats: the AVX2 kernel. KC=256: the 16 KiB B panel stays in a 32 KiB L1; MC=144: A block in L2. */
+    static final class Simd256Kernel6x16 extends MicroKernel {
+        private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+        private static final int L = 8;
+
+        Simd256Kernel6x16() { super("SIMD 256-bit", 6, 16, 256, 144, 4080); }
+
+        @Override
+        void compute(int kc, float[] a, int ai, float[] b, int bi,
+                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap + 4]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap + 5]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            }
+            store(c00, c01, c, cByte, alpha, beta);
+            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
+            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
+            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
+            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
+            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+        }
+
+        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
+            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+            long at1 = at + L * Float.BYTES;
+            if (beta != 0f) {
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+            }
+            y0.intoMemorySegment(c, at, NATIVE);
+            y1.intoMemorySegment(c, at1, NATIVE);
+        }
+    }
+
+    /** 6 x 32 floats: the AVX-512 kernel (15 of 32 zmm registers). Not measured on an AVX-512 machine yet. */
+    static final class Simd512Kernel6x32 extends MicroKernel {
+        private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+        private static final int L = 16;
+
+        Simd512Kernel6x32() { super("SIMD 512-bit", 6, 32, 256, 144, 4064); }
+
+        @Override
+        void compute(int kc, float[] a, int ai, float[] b, int bi,
+                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap + 4]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap + 5]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            }
+            store(c00, c01, c, cByte, alpha, beta);
+            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
+            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
+            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
+            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
+            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+        }
+
+        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
+            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+            long at1 = at + L * Float.BYTES;
+            if (beta != 0f) {
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+            }
+            y0.intoMemorySegment(c, at, NATIVE);
+            y1.intoMemorySegment(c, at1, NATIVE);
+        }
+    }
+
+    /** 6 x 8 floats: SSE / NEON width, or a forced 128-bit width for debugging. */
+    static final class Simd128Kernel6x8 extends MicroKernel {
+        private static final VectorSpecies<Float> S = FloatVector.SPECIES_128;
+        private static final int L = 4;
+
+        Simd128Kernel6x8() { super("SIMD 128-bit", 6, 8, 256, 144, 4080); }
+
+        @Override
+        void compute(int kc, float[] a, int ai, float[] b, int bi,
+                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
+            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap + 4]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap + 5]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            }
+            store(c00, c01, c, cByte, alpha, beta);
+            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
+            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
+            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
+            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
+            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+        }
+
+        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
+            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+            long at1 = at + L * Float.BYTES;
+            if (beta != 0f) {
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+            }
+            y0.intoMemorySegment(c, at, NATIVE);
+            y1.intoMemorySegment(c, at1, NATIVE);
+        }
+    }
+
+    /** Plain scalar 4 x 4, for {@code stride.cpu.simd=false}: same packing and loops, no Vector API. */
+    static final class ScalarKernel4x4 extends MicroKernel {
+        ScalarKernel4x4() { super("scalar", 4, 4, 256, 128, 4096); }
+
+        @Override
+        void compute(int kc, float[] a, int ai, float[] b, int bi,
+                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
+            float[] acc = new float[16];
+            for (int p = 0; p < kc; p++) {
+                for (int i = 0; i < 4; i++) {
+                    float x = a[ai + p * 4 + i];
+                    for (int j = 0; j < 4; j++) acc[i * 4 + j] = Math.fma(x, b[bi + p * 4 + j], acc[i * 4 + j]);
+                }
+            }
+            for (int i = 0; i < 4; i++) {
+                for (int j = 0; j < 4; j++) {
+                    long at = cByte + i * ldcBytes + (long) j * Float.BYTES;
+                    float v = alpha * acc[i * 4 + j];
+                    if (beta != 0f) v = Math.fma(beta, c.get(F, at), v);
+                    c.set(F, at, v);
+                }
+            }
+        }
+    }
+}
