@@ -86,8 +86,8 @@ public final class Sgemm {
     public static Sgemm of(VectorSpecies<Float> species) {
         VectorConfig.species(species.vectorBitSize()); // rejects widths without hardware, with the reason
         return new Sgemm(switch (species.vectorBitSize()) {
-            case 128 -> new Simd128Kernel6x8();
-            case 256 -> new Simd256Kernel6x16();
+            case 128 -> new Simd128Kernel4x8();
+            case 256 -> new Simd256Kernel4x16();
             case 512 -> new Simd512Kernel6x32();
             default -> throw new IllegalArgumentException("no GEMM micro-kernel for " + species);
         });
@@ -143,10 +143,6 @@ public final class Sgemm {
                 throw new IllegalArgumentException(name + ": " + storedRows + "x" + storedCols + " floats at offset "
                         + offset + " with leading dimension " + ld + " need " + last * Float.BYTES
                         + " bytes, segment has " + data.byteSize());
-        }
-
-        float get(long row, long col) { // element (row, col) of op(this)
-            return data.getAtIndex(F, transposed ? offset + col * ld + row : offset + row * ld + col);
         }
     }
 
@@ -328,11 +324,10 @@ public final class Sgemm {
                             int aPanel = aAt + ir * kcb;
                             long cAt = cOffset + (long) (ic + ir) * ldc + jc + jr;
                             if (mrb == mr && nrb == nr) {
-                                kernel.compute(kcb, aData, aPanel, bData, bPanel, c, cAt * Float.BYTES, ldcBytes,
+                                kernel.multiply(kcb, aData, aPanel, bData, bPanel, c, cAt * Float.BYTES, ldcBytes,
                                         alpha, betaP);
                             } else {
-                                kernel.compute(kcb, aData, aPanel, bData, bPanel, s.tileSegment, 0,
-                                        (long) nr * Float.BYTES, 1f, 0f);
+                                kernel.multiply(kcb, aData, aPanel, bData, bPanel, s.tile);
                                 mergeTile(s.tile, mrb, nrb, alpha, betaP, c, cAt, ldc);
                             }
                         }
@@ -342,7 +337,7 @@ public final class Sgemm {
         }
     }
 
-    /** The valid mrb x nrb corner of an edge tile into C, as the micro-kernel would have stored it. */
+    /** The valid mrb x nrb corner of an edge tile into C, with the micro-kernels' arithmetic. */
     private void mergeTile(float[] tile, int mrb, int nrb, float alpha, float beta, MemorySegment c, long cAt, int ldc) {
         for (int i = 0; i < mrb; i++) {
             long row = cAt + (long) i * ldc;
@@ -354,38 +349,49 @@ public final class Sgemm {
         }
     }
 
-    /**
-     * Rows [i, i+mcb) and K block [p, p+kcb) of op(A) into MR-tall panels at {@code dst[at...]}, each kcb columns
-     * of MR floats, zero past row {@code iEnd}.
-     */
+    /** Rows [i, i+mcb) and K block [p, p+kcb) of op(A) into MR-tall panels, zero past row {@code iEnd}. */
     private void packA(Matrix a, int i, int mcb, int p, int kcb, int iEnd, float[] dst, int at) {
-        for (int ir = 0; ir < mcb; ir += mr) {
-            int rows = Math.min(mr, iEnd - (i + ir));
-            int panel = at + ir * kcb;
-            for (int r = 0; r < mr; r++) {
-                if (r >= rows) {
-                    for (int q = 0; q < kcb; q++) dst[panel + q * mr + r] = 0f;
-                    continue;
-                }
-                long row = i + ir + r;
-                for (int q = 0; q < kcb; q++) dst[panel + q * mr + r] = a.get(row, p + q);
-            }
-        }
+        // op(A)(i, p) is stored at (i, p), or at (p, i) when transposed
+        long rs = a.transposed ? 1 : a.ld, qs = a.transposed ? a.ld : 1;
+        pack(a.data, a.offset, rs, qs, i, mcb, iEnd, p, kcb, mr, dst, at);
+    }
+
+    /** K block [p, p+kcb) and columns [j, j+ncb) of op(B) into NR-wide panels, zero past column {@code jEnd}. */
+    private void packB(Matrix b, int p, int kcb, int j, int ncb, int jEnd, float[] dst, int at) {
+        // op(B)(p, j) is stored at (p, j), or at (j, p) when transposed: as op(A), with j in the role of i
+        long rs = b.transposed ? b.ld : 1, qs = b.transposed ? 1 : b.ld;
+        pack(b.data, b.offset, rs, qs, j, ncb, jEnd, p, kcb, nr, dst, at);
     }
 
     /**
-     * K block [p, p+kcb) and columns [j, j+ncb) of op(B) into NR-wide panels at {@code dst[at...]}, each kcb rows
-     * of NR floats, zero past column {@code jEnd}.
+     * The one packing routine of A and B. X(r, q), stored at float index {@code off + r * rs + q * qs}, rows
+     * [r0, r0+rows) by depth [q0, q0+depth), goes to {@code dst[at...]} as panels of w rows: panel t holds, for
+     * each q, the w values X(r0 + t*w + 0..w-1, q), zero past row {@code rEnd}. The loops read the source along
+     * its contiguous direction, a whole stored row at a time (reading panel by panel instead walked 4 KiB strides
+     * and cost twice as much).
      */
-    private void packB(Matrix b, int p, int kcb, int j, int ncb, int jEnd, float[] dst, int at) {
-        for (int jr = 0; jr < ncb; jr += nr) {
-            int cols = Math.min(nr, jEnd - (j + jr));
-            int panel = at + jr * kcb;
-            for (int q = 0; q < kcb; q++) {
-                int row = panel + q * nr;
-                for (int cI = 0; cI < cols; cI++) dst[row + cI] = b.get(p + q, j + jr + cI);
-                for (int cI = cols; cI < nr; cI++) dst[row + cI] = 0f;
+    private static void pack(MemorySegment src, long off, long rs, long qs, int r0, int rows, int rEnd,
+                             int q0, int depth, int w, float[] dst, int at) {
+        int valid = Math.min(rows, rEnd - r0); // rows with data; the last panel is zero-padded past them
+        if (qs == 1) { // X's rows are contiguous in q: walk each, writing with stride w
+            for (int r = 0; r < valid; r++) {
+                long row = off + (r0 + r) * rs + q0;
+                int d = at + (r / w) * w * depth + r % w;
+                for (int q = 0; q < depth; q++) dst[d + q * w] = src.getAtIndex(F, row + q);
             }
+        } else { // contiguous in r: walk each stored row across all panels
+            for (int q = 0; q < depth; q++) {
+                long row = off + r0 + (q0 + q) * qs;
+                for (int t = 0; t < valid; t += w) {
+                    int d = at + t * depth + q * w, n = Math.min(w, valid - t);
+                    for (int r = 0; r < n; r++) dst[d + r] = src.getAtIndex(F, row + t + r);
+                }
+            }
+        }
+        if (valid % w != 0) {
+            int t = valid - valid % w;
+            for (int q = 0; q < depth; q++)
+                for (int r = valid % w; r < w; r++) dst[at + t * depth + q * w + r] = 0f;
         }
     }
 
@@ -429,16 +435,12 @@ public final class Sgemm {
         }
     }
 
-    /** One thread's packing buffers: an MC x KC block of A, a KC x NC block of B, an MR x NR edge tile. */
+    /** One thread's packing buffers: an MC x KC block of A, a KC x NC block of B, the micro-kernel's MR x NR tile. */
     private static final class Scratch {
         float[] a = new float[0], b = new float[0];
         final float[] tile;
-        final MemorySegment tileSegment;
 
-        Scratch(int mr, int nr) {
-            tile = new float[mr * nr];
-            tileSegment = MemorySegment.ofArray(tile);
-        }
+        Scratch(int mr, int nr) { tile = new float[mr * nr]; }
     }
 
     /** Grows the scratch to this call's need; steady-state calls allocate nothing here. */
@@ -481,11 +483,11 @@ public final class Sgemm {
     // Micro-kernels
 
     /**
-     * {@code C[MR x NR] = alpha * A_panel * B_panel + beta * C} (beta = 0: C not read) for one MR x kc panel of
-     * packed A and one kc x NR panel of packed B, with the cache blocking that feeds it.
+     * The register-blocked product of one MR x kc panel of packed A and one kc x NR panel of packed B, and the
+     * cache blocking that feeds it: into C for a full tile, into a scratch tile for an edge.
      */
     abstract static sealed class MicroKernel
-            permits Simd128Kernel6x8, Simd256Kernel6x16, Simd512Kernel6x32, ScalarKernel4x4 {
+            permits Simd128Kernel4x8, Simd256Kernel4x16, Simd512Kernel6x32, ScalarKernel4x4 {
         final String name;
         final int mr, nr, kc, mc, nc;
 
@@ -493,33 +495,45 @@ public final class Sgemm {
             this.name = name; this.mr = mr; this.nr = nr; this.kc = kc; this.mc = mc; this.nc = nc;
         }
 
-        abstract void compute(int kc, float[] a, int ai, float[] b, int bi,
-                              MemorySegment c, long cByte, long ldcBytes, float alpha, float beta);
+        /** {@code tile[MR x NR]}, row-major, = the A panel at {@code a[ai...]} times the B panel at {@code b[bi...]}. */
+        abstract void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] tile);
+
+        /**
+         * The MR x NR of C at byte {@code at}, rows {@code ldcBytes} apart, = alpha A panel B panel + beta C (beta
+         * = 0: C not read). Separate from the tile version, and C's update in the same method as the loop: as two
+         * calls (product to tile, tile to C) the update was compiled on its own first in some runs and then too
+         * big to inline, and the whole GEMM ran 10% slower in those JVMs.
+         */
+        abstract void multiply(int kc, float[] a, int ai, float[] b, int bi,
+                               MemorySegment c, long at, long ldcBytes, float alpha, float beta);
     }
 
     /*
-     * The three SIMD kernels are one kernel written out per width. The repetition is deliberate: the Vector API
-     * compiles to SIMD instructions only where the species is a JIT constant (a static final), and a kernel taking
-     * its species from a field would run the API's Java fallback, about 100x slower.
+     * The SIMD kernels are one kernel written out per width and row count. The repetition is deliberate: the
+     * Vector API compiles to SIMD instructions only where the species is a JIT constant (a static final), and a
+     * kernel taking its species from a field would run the API's Java fallback, about 100x slower.
      *
-     * Per step of K: two B vectors are loaded, each of the 6 A values broadcast and multiplied into both:
-     * 12 independent FMA chains, more than FMA latency x FMA ports (4 x 2) needs to keep both FMA units busy.
+     * Per step of K: two B vectors are loaded, and each of the MR A values is broadcast and multiplied into both.
+     * Register budget decides MR. C2 schedules every broadcast of a step before the first FMA, so a step holds
+     * 2 MR accumulators + 2 B vectors + MR broadcasts: MR = 4 is the most that fits the 16 registers of AVX2 and
+     * SSE (14). With MR = 6 (the classic BLIS 6x16) that is 20, one accumulator was spilled, and the chain through
+     * the stack capped the kernel at 45% of peak, against 95% for 4x16, measured in L1 on this machine (Zen 3).
+     * 8 accumulators are exactly FMA latency x FMA ports (4 x 2), enough to keep both FMA units busy.
      */
 
-    /** 6 x 16 floats: the AVX2 kernel. KC=256: the 16 KiB B panel stays in a 32 KiB L1; MC=144: A block in L2. */
-    static final class Simd256Kernel6x16 extends MicroKernel {
+    /** 4 x 16 floats: the AVX2 kernel. KC=256: the 16 KiB B panel stays in a 32 KiB L1; MC=144: A block in L2. */
+    static final class Simd256Kernel4x16 extends MicroKernel {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
         private static final int L = 8;
 
-        Simd256Kernel6x16() { super("SIMD 256-bit", 6, 16, 256, 144, 4080); }
+        Simd256Kernel4x16() { super("SIMD 256-bit", 4, 16, 256, 144, 4080); }
 
         @Override
-        void compute(int kc, float[] a, int ai, float[] b, int bi,
-                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
-                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
                 FloatVector x = FloatVector.broadcast(S, a[ap]);
                 c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
@@ -529,32 +543,51 @@ public final class Sgemm {
                 c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
                 x = FloatVector.broadcast(S, a[ap + 3]);
                 c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-                x = FloatVector.broadcast(S, a[ap + 4]);
-                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-                x = FloatVector.broadcast(S, a[ap + 5]);
-                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
             }
-            store(c00, c01, c, cByte, alpha, beta);
-            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
-            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
-            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
-            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
-            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+            c00.intoArray(t, 0); c01.intoArray(t, 1 * L);
+            c10.intoArray(t, 2 * L); c11.intoArray(t, 3 * L);
+            c20.intoArray(t, 4 * L); c21.intoArray(t, 5 * L);
+            c30.intoArray(t, 6 * L); c31.intoArray(t, 7 * L);
         }
 
-        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
-            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+        @Override
+        void multiply(int kc, float[] a, int ai, float[] b, int bi,
+                      MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 4;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            }
+            FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+            row(c00, c01, c, at, va, vb, beta);
+            row(c10, c11, c, at + 1 * ldcBytes, va, vb, beta);
+            row(c20, c21, c, at + 2 * ldcBytes, va, vb, beta);
+            row(c30, c31, c, at + 3 * ldcBytes, va, vb, beta);
+        }
+
+        private static void row(FloatVector x0, FloatVector x1, MemorySegment c, long at,
+                                FloatVector va, FloatVector vb, float beta) {
             long at1 = at + L * Float.BYTES;
+            FloatVector y0 = x0.mul(va), y1 = x1.mul(va);
             if (beta != 0f) {
-                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
-                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(vb, y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(vb, y1);
             }
             y0.intoMemorySegment(c, at, NATIVE);
             y1.intoMemorySegment(c, at1, NATIVE);
         }
     }
 
-    /** 6 x 32 floats: the AVX-512 kernel (15 of 32 zmm registers). Not measured on an AVX-512 machine yet. */
+    /** 6 x 32 floats: the AVX-512 kernel, 12 accumulators + 2 + 6 of 32 zmm registers. Not yet measured on an AVX-512 machine. */
     static final class Simd512Kernel6x32 extends MicroKernel {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
         private static final int L = 16;
@@ -562,10 +595,9 @@ public final class Sgemm {
         Simd512Kernel6x32() { super("SIMD 512-bit", 6, 32, 256, 144, 4064); }
 
         @Override
-        void compute(int kc, float[] a, int ai, float[] b, int bi,
-                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 6;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -582,40 +614,70 @@ public final class Sgemm {
                 x = FloatVector.broadcast(S, a[ap + 5]);
                 c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
             }
-            store(c00, c01, c, cByte, alpha, beta);
-            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
-            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
-            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
-            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
-            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+            c00.intoArray(t, 0); c01.intoArray(t, 1 * L);
+            c10.intoArray(t, 2 * L); c11.intoArray(t, 3 * L);
+            c20.intoArray(t, 4 * L); c21.intoArray(t, 5 * L);
+            c30.intoArray(t, 6 * L); c31.intoArray(t, 7 * L);
+            c40.intoArray(t, 8 * L); c41.intoArray(t, 9 * L);
+            c50.intoArray(t, 10 * L); c51.intoArray(t, 11 * L);
         }
 
-        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
-            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+        @Override
+        void multiply(int kc, float[] a, int ai, float[] b, int bi,
+                      MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+                x = FloatVector.broadcast(S, a[ap + 4]);
+                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+                x = FloatVector.broadcast(S, a[ap + 5]);
+                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            }
+            FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+            row(c00, c01, c, at, va, vb, beta);
+            row(c10, c11, c, at + 1 * ldcBytes, va, vb, beta);
+            row(c20, c21, c, at + 2 * ldcBytes, va, vb, beta);
+            row(c30, c31, c, at + 3 * ldcBytes, va, vb, beta);
+            row(c40, c41, c, at + 4 * ldcBytes, va, vb, beta);
+            row(c50, c51, c, at + 5 * ldcBytes, va, vb, beta);
+        }
+
+        private static void row(FloatVector x0, FloatVector x1, MemorySegment c, long at,
+                                FloatVector va, FloatVector vb, float beta) {
             long at1 = at + L * Float.BYTES;
+            FloatVector y0 = x0.mul(va), y1 = x1.mul(va);
             if (beta != 0f) {
-                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
-                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(vb, y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(vb, y1);
             }
             y0.intoMemorySegment(c, at, NATIVE);
             y1.intoMemorySegment(c, at1, NATIVE);
         }
     }
 
-    /** 6 x 8 floats: SSE / NEON width, or a forced 128-bit width for debugging. */
-    static final class Simd128Kernel6x8 extends MicroKernel {
+    /** 4 x 8 floats: SSE / NEON width, or a forced 128-bit width for debugging. */
+    static final class Simd128Kernel4x8 extends MicroKernel {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_128;
         private static final int L = 4;
 
-        Simd128Kernel6x8() { super("SIMD 128-bit", 6, 8, 256, 144, 4080); }
+        Simd128Kernel4x8() { super("SIMD 128-bit", 4, 8, 256, 144, 4080); }
 
         @Override
-        void compute(int kc, float[] a, int ai, float[] b, int bi,
-                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
-            FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-            FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
-                int bp = bi + p * 2 * L, ap = ai + p * 6;
+                int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
                 FloatVector x = FloatVector.broadcast(S, a[ap]);
                 c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
@@ -625,25 +687,44 @@ public final class Sgemm {
                 c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
                 x = FloatVector.broadcast(S, a[ap + 3]);
                 c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
-                x = FloatVector.broadcast(S, a[ap + 4]);
-                c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
-                x = FloatVector.broadcast(S, a[ap + 5]);
-                c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
             }
-            store(c00, c01, c, cByte, alpha, beta);
-            store(c10, c11, c, cByte + ldcBytes, alpha, beta);
-            store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
-            store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
-            store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
-            store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
+            c00.intoArray(t, 0); c01.intoArray(t, 1 * L);
+            c10.intoArray(t, 2 * L); c11.intoArray(t, 3 * L);
+            c20.intoArray(t, 4 * L); c21.intoArray(t, 5 * L);
+            c30.intoArray(t, 6 * L); c31.intoArray(t, 7 * L);
         }
 
-        private static void store(FloatVector x0, FloatVector x1, MemorySegment c, long at, float alpha, float beta) {
-            FloatVector y0 = x0.mul(alpha), y1 = x1.mul(alpha);
+        @Override
+        void multiply(int kc, float[] a, int ai, float[] b, int bi,
+                      MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
+            FloatVector z = FloatVector.zero(S);
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            for (int p = 0; p < kc; p++) {
+                int bp = bi + p * 2 * L, ap = ai + p * 4;
+                FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+                x = FloatVector.broadcast(S, a[ap + 1]);
+                c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+                x = FloatVector.broadcast(S, a[ap + 2]);
+                c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+                x = FloatVector.broadcast(S, a[ap + 3]);
+                c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            }
+            FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+            row(c00, c01, c, at, va, vb, beta);
+            row(c10, c11, c, at + 1 * ldcBytes, va, vb, beta);
+            row(c20, c21, c, at + 2 * ldcBytes, va, vb, beta);
+            row(c30, c31, c, at + 3 * ldcBytes, va, vb, beta);
+        }
+
+        private static void row(FloatVector x0, FloatVector x1, MemorySegment c, long at,
+                                FloatVector va, FloatVector vb, float beta) {
             long at1 = at + L * Float.BYTES;
+            FloatVector y0 = x0.mul(va), y1 = x1.mul(va);
             if (beta != 0f) {
-                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(FloatVector.broadcast(S, beta), y0);
-                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(FloatVector.broadcast(S, beta), y1);
+                y0 = FloatVector.fromMemorySegment(S, c, at, NATIVE).fma(vb, y0);
+                y1 = FloatVector.fromMemorySegment(S, c, at1, NATIVE).fma(vb, y1);
             }
             y0.intoMemorySegment(c, at, NATIVE);
             y1.intoMemorySegment(c, at1, NATIVE);
@@ -655,21 +736,27 @@ public final class Sgemm {
         ScalarKernel4x4() { super("scalar", 4, 4, 256, 128, 4096); }
 
         @Override
-        void compute(int kc, float[] a, int ai, float[] b, int bi,
-                     MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
-            float[] acc = new float[16];
+        void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
+            java.util.Arrays.fill(t, 0f);
             for (int p = 0; p < kc; p++) {
                 for (int i = 0; i < 4; i++) {
                     float x = a[ai + p * 4 + i];
-                    for (int j = 0; j < 4; j++) acc[i * 4 + j] = Math.fma(x, b[bi + p * 4 + j], acc[i * 4 + j]);
+                    for (int j = 0; j < 4; j++) t[i * 4 + j] = Math.fma(x, b[bi + p * 4 + j], t[i * 4 + j]);
                 }
             }
+        }
+
+        @Override
+        void multiply(int kc, float[] a, int ai, float[] b, int bi,
+                      MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
+            float[] t = new float[16];
+            multiply(kc, a, ai, b, bi, t);
             for (int i = 0; i < 4; i++) {
                 for (int j = 0; j < 4; j++) {
-                    long at = cByte + i * ldcBytes + (long) j * Float.BYTES;
-                    float v = alpha * acc[i * 4 + j];
-                    if (beta != 0f) v = Math.fma(beta, c.get(F, at), v);
-                    c.set(F, at, v);
+                    long o = at + i * ldcBytes + (long) j * Float.BYTES;
+                    float v = alpha * t[i * 4 + j];
+                    if (beta != 0f) v = Math.fma(beta, c.get(F, o), v);
+                    c.set(F, o, v);
                 }
             }
         }
