@@ -48,6 +48,7 @@ public final class Sgemm {
 
     private final MicroKernel kernel;
     private final int mr, nr, kc, mc, nc;
+    private final boolean simd; // false for the scalar kernel: no Vector API anywhere, packing included
     private final long minFlopPerThread;
     private Scratch[] scratch = new Scratch[0];
 
@@ -66,6 +67,7 @@ public final class Sgemm {
         this.mc = mc;
         this.nc = nc;
         this.minFlopPerThread = minFlopPerThread;
+        this.simd = !(kernel instanceof ScalarKernel4x4);
     }
 
     /** The same micro-kernel with other cache blocking and split threshold: for tests and tuning. */
@@ -147,8 +149,9 @@ public final class Sgemm {
     }
 
     /**
-     * op(A) packed into MR-tall panels, K block by K block: the panel of rows [i, i+MR) and K block [p, p+kc)
-     * starts at {@code p * paddedM + (i / MR) * kc * MR} and holds kc columns of MR floats (zero past M).
+     * op(A) packed into MR-tall panels, K block by K block ({@link #kcFor}): the panel of rows [i, i+MR) and K
+     * block [p, p+kc) starts at {@code p * paddedM + (i / MR) * kc * MR} and holds kc columns of MR floats (zero
+     * past M).
      */
     public static final class PackedA implements OperandA {
         final float[] data;
@@ -167,8 +170,9 @@ public final class Sgemm {
     }
 
     /**
-     * op(B) packed into NR-wide panels, K block by K block: the panel of columns [j, j+NR) and K block [p, p+kc)
-     * starts at {@code p * paddedN + (j / NR) * kc * NR} and holds kc rows of NR floats (zero past N).
+     * op(B) packed into NR-wide panels, K block by K block ({@link #kcFor}): the panel of columns [j, j+NR) and
+     * K block [p, p+kc) starts at {@code p * paddedN + (j / NR) * kc * NR} and holds kc rows of NR floats (zero
+     * past N).
      */
     public static final class PackedB implements OperandB {
         final float[] data;
@@ -193,8 +197,9 @@ public final class Sgemm {
         long size = (long) roundUp(m, mr) * k;
         if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("A too large to pack: " + m + "x" + k);
         float[] data = new float[(int) size];
-        for (int p = 0; p < k; p += kc) {
-            int kcb = Math.min(kc, k - p);
+        int kStep = kcFor(k);
+        for (int p = 0; p < k; p += kStep) {
+            int kcb = Math.min(kStep, k - p);
             packA(a, 0, m, p, kcb, m, data, (int) ((long) p * roundUp(m, mr)));
         }
         return new PackedA(data, m, k, mr, kc, describe());
@@ -207,8 +212,9 @@ public final class Sgemm {
         long size = (long) roundUp(n, nr) * k;
         if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("B too large to pack: " + k + "x" + n);
         float[] data = new float[(int) size];
-        for (int p = 0; p < k; p += kc) {
-            int kcb = Math.min(kc, k - p);
+        int kStep = kcFor(k);
+        for (int p = 0; p < k; p += kStep) {
+            int kcb = Math.min(kStep, k - p);
             packB(b, p, kcb, 0, n, n, data, (int) ((long) p * roundUp(n, nr)));
         }
         return new PackedB(data, k, n, nr, kc, describe());
@@ -289,10 +295,11 @@ public final class Sgemm {
     private void compute(float alpha, OperandA a, OperandB b, float beta, MemorySegment c, long cOffset, int ldc,
                          int i0, int i1, int j0, int j1, int k, Scratch s) {
         long ldcBytes = (long) ldc * Float.BYTES;
-        for (int jc = j0; jc < j1; jc += nc) {
-            int ncb = Math.min(nc, j1 - jc);
-            for (int pc = 0; pc < k; pc += kc) {
-                int kcb = Math.min(kc, k - pc);
+        int ncStep = ncFor(a, b, k), kStep = kcFor(k);
+        for (int jc = j0; jc < j1; jc += ncStep) {
+            int ncb = Math.min(ncStep, j1 - jc);
+            for (int pc = 0; pc < k; pc += kStep) {
+                int kcb = Math.min(kStep, k - pc);
                 float betaP = pc == 0 ? beta : 1f; // later K blocks accumulate onto the first one's result
                 float[] bData;
                 int bAt;
@@ -337,6 +344,33 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * The K block size: K in equal blocks of at most KC, so that no block is a short tail (K = 1152 with KC = 1024
+     * is 2 x 576, not 1024 + 128: each micro-kernel call costs a C update, which a short block amortises badly).
+     * Packed operands use the same blocks, a function of K alone.
+     */
+    int kcFor(int k) {
+        return ceilDiv(k, Math.max(1, ceilDiv(k, kc)));
+    }
+
+    /**
+     * Columns per packed B block. BLIS sizes it for L3 (NC), which suits a raw A: A is packed again for every
+     * block. With A packed ahead of time that cost is gone, and a block small enough for L2 spares the round trip
+     * of packed B through memory: for the im2col GEMM of a 56x56 convolution (M = 64, K = 576, N = 3136) the
+     * 4.6 MiB blocks left L2 between packing and use and the GEMM spent a third of its time packing.
+     */
+    private int ncFor(OperandA a, OperandB b, int k) {
+        if (!(a instanceof PackedA) || b instanceof PackedB) return nc;
+        int fit = L2_BLOCK_BYTES / (Float.BYTES * Math.max(1, kcFor(k)));
+        return Math.min(nc, Math.max(nr, fit / nr * nr));
+    }
+
+    /**
+     * Bytes of a packed B block when A was packed ahead of time: this machine's L2 (512 KiB, Zen 3). Half of it
+     * made the blocks of ResNet-18's layer3 (M = 256) so narrow that its 2.4 MB filter was streamed twice as often.
+     */
+    private static final int L2_BLOCK_BYTES = 512 * 1024;
+
     /** The valid mrb x nrb corner of an edge tile into C, with the micro-kernels' arithmetic. */
     private void mergeTile(float[] tile, int mrb, int nrb, float alpha, float beta, MemorySegment c, long cAt, int ldc) {
         for (int i = 0; i < mrb; i++) {
@@ -367,24 +401,25 @@ public final class Sgemm {
      * The one packing routine of A and B. X(r, q), stored at float index {@code off + r * rs + q * qs}, rows
      * [r0, r0+rows) by depth [q0, q0+depth), goes to {@code dst[at...]} as panels of w rows: panel t holds, for
      * each q, the w values X(r0 + t*w + 0..w-1, q), zero past row {@code rEnd}. The loops read the source along
-     * its contiguous direction, a whole stored row at a time (reading panel by panel instead walked 4 KiB strides
-     * and cost twice as much).
+     * its contiguous direction.
      */
-    private static void pack(MemorySegment src, long off, long rs, long qs, int r0, int rows, int rEnd,
-                             int q0, int depth, int w, float[] dst, int at) {
+    private void pack(MemorySegment src, long off, long rs, long qs, int r0, int rows, int rEnd,
+                      int q0, int depth, int w, float[] dst, int at) {
         int valid = Math.min(rows, rEnd - r0); // rows with data; the last panel is zero-padded past them
-        if (qs == 1) { // X's rows are contiguous in q: walk each, writing with stride w
+        if (qs == 1) { // X's rows are contiguous in q: each goes to one lane of its panel, with stride w
             for (int r = 0; r < valid; r++) {
                 long row = off + (r0 + r) * rs + q0;
                 int d = at + (r / w) * w * depth + r % w;
                 for (int q = 0; q < depth; q++) dst[d + q * w] = src.getAtIndex(F, row + q);
             }
-        } else { // contiguous in r: walk each stored row across all panels
-            for (int q = 0; q < depth; q++) {
-                long row = off + r0 + (q0 + q) * qs;
-                for (int t = 0; t < valid; t += w) {
-                    int d = at + t * depth + q * w, n = Math.min(w, valid - t);
-                    for (int r = 0; r < n; r++) dst[d + r] = src.getAtIndex(F, row + t + r);
+        } else { // contiguous in r: stored row q holds step q of every panel
+            // Panels in groups of PACK_GROUP, so that a pass over q writes to a few pages, not one per panel
+            // (the TLB misses of the one-panel-per-page pattern made packing B for N = 3136 twice as slow)
+            for (int g = 0; g < valid; g += PACK_GROUP * w) {
+                int gEnd = Math.min(valid, g + PACK_GROUP * w);
+                for (int q = 0; q < depth; q++) {
+                    long row = off + r0 + (q0 + q) * qs;
+                    for (int t = g; t < gEnd; t += w) copy(src, row + t, dst, at + t * depth + q * w, Math.min(w, gEnd - t));
                 }
             }
         }
@@ -393,6 +428,19 @@ public final class Sgemm {
             for (int q = 0; q < depth; q++)
                 for (int r = valid % w; r < w; r++) dst[at + t * depth + q * w + r] = 0f;
         }
+    }
+
+    private static final int PACK_GROUP = 8;
+    private static final VectorSpecies<Float> COPY = FloatVector.SPECIES_PREFERRED;
+
+    /** n floats from float index {@code from} of src to {@code dst[to...]}: vectors, then a scalar tail. */
+    private void copy(MemorySegment src, long from, float[] dst, int to, int n) {
+        int i = 0;
+        if (simd) {
+            for (; i + COPY.length() <= n; i += COPY.length())
+                FloatVector.fromMemorySegment(COPY, src, (from + i) * Float.BYTES, NATIVE).intoArray(dst, to + i);
+        }
+        for (; i < n; i++) dst[to + i] = src.getAtIndex(F, from + i);
     }
 
     private static void scaleC(int m, int n, float beta, MemorySegment c, long cOffset, int ldc) {
@@ -450,8 +498,8 @@ public final class Sgemm {
             for (int t = scratch.length; t < parts; t++) grown[t] = new Scratch(mr, nr);
             scratch = grown;
         }
-        int aSize = Math.min(mc, roundUp(m, mr)) * Math.min(kc, k);
-        int bSize = Math.min(nc, roundUp(n, nr)) * Math.min(kc, k);
+        int aSize = Math.min(mc, roundUp(m, mr)) * kcFor(k);
+        int bSize = Math.min(nc, roundUp(n, nr)) * kcFor(k);
         for (int t = 0; t < parts; t++) {
             if (scratch[t].a.length < aSize) scratch[t].a = new float[aSize];
             if (scratch[t].b.length < bSize) scratch[t].b = new float[bSize];
@@ -526,7 +574,7 @@ public final class Sgemm {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
         private static final int L = 8;
 
-        Simd256Kernel4x16() { super("SIMD 256-bit", 4, 16, 256, 144, 4080); }
+        Simd256Kernel4x16() { super("SIMD 256-bit", 4, 16, 1024, 64, 2048); }
 
         @Override
         void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
