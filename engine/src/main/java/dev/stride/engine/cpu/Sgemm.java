@@ -239,10 +239,11 @@ public final class Sgemm {
 
     /**
      * C = alpha op(A) op(B) + beta C, on up to {@code threads} threads: the caller's and {@code threads - 1} tasks
-     * on {@code pool} (which must have that many free workers). A call is split only where each share gets at
-     * least {@link #MIN_FLOP_PER_THREAD} floating-point operations; the result is bit-identical for every thread count, since each C element
-     * is accumulated by one thread in the same order. As in BLAS, with beta = 0 C is only written, never read
-     * (NaN there is ignored), and with alpha = 0 or K = 0 neither A nor B is read.
+     * on {@code pool} (which must have that many free workers; the segments must be readable from them, so not
+     * from a confined arena). A call is split only where each share gets at
+     * least {@link #MIN_FLOP_PER_THREAD} floating-point operations. The result is bit-identical for every thread
+     * count: each C element is accumulated by one thread, in the same order. As in BLAS, with beta = 0 C is only
+     * written, never read (NaN there is ignored), and with alpha = 0 or K = 0 neither A nor B is read.
      */
     public void multiply(int m, int n, int k, float alpha, OperandA a, OperandB b, float beta,
                          MemorySegment c, long cOffset, int ldc, ExecutorService pool, int threads) {
@@ -277,9 +278,18 @@ public final class Sgemm {
                     : () -> compute(alpha, a, b, beta, c, cOffset, ldc, t0 * mr, Math.min(m, t1 * mr), 0, n, k, s)));
         }
         int t1 = tiles / parts;
-        if (splitN) compute(alpha, a, b, beta, c, cOffset, ldc, 0, m, 0, Math.min(n, t1 * nr), k, scratch[0]);
-        else compute(alpha, a, b, beta, c, cOffset, ldc, 0, Math.min(m, t1 * mr), 0, n, k, scratch[0]);
-        await(futures);
+        Throwable failure = null;
+        try {
+            if (splitN) compute(alpha, a, b, beta, c, cOffset, ldc, 0, m, 0, Math.min(n, t1 * nr), k, scratch[0]);
+            else compute(alpha, a, b, beta, c, cOffset, ldc, 0, Math.min(m, t1 * mr), 0, n, k, scratch[0]);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        // Wait for every share even when this one failed: no task may outlive the call and its scratch.
+        failure = await(futures, failure);
+        if (failure instanceof RuntimeException r) throw r;
+        if (failure instanceof Error e) throw e;
+        if (failure != null) throw new IllegalStateException("GEMM share failed", failure);
     }
 
     /** How many threads a call uses: no more than asked, than tiles to share, or than the work pays for. */
@@ -506,21 +516,25 @@ public final class Sgemm {
         }
     }
 
-    private static void await(List<Future<?>> futures) {
-        Throwable failure = null;
+    /** Waits for all futures, uninterruptibly; returns the first failure (or {@code failure}), others suppressed. */
+    private static Throwable await(List<Future<?>> futures, Throwable failure) {
+        boolean interrupted = false;
         for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = e;
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (ExecutionException e) {
+                    if (failure == null) failure = e.getCause();
+                    else failure.addSuppressed(e.getCause());
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // finish waiting; the flag is restored below
+                }
             }
         }
-        if (failure instanceof RuntimeException r) throw r;
-        if (failure instanceof Error e) throw e;
-        if (failure != null) throw new IllegalStateException("GEMM share failed", failure);
+        if (interrupted) Thread.currentThread().interrupt();
+        return failure;
     }
 
     static int roundUp(int x, int multiple) { return ceilDiv(x, multiple) * multiple; }

@@ -156,6 +156,19 @@ class SgemmTest {
     }
 
     @Test
+    void aWorkersFailureReachesTheCaller() {
+        // A confined arena's memory is readable from its owner thread only: the pool's share fails, the caller's
+        // share succeeds, and the call must report the worker's exception, not hang or return as if done.
+        Sgemm eager = Sgemm.create().withBlocking(64, 16, 64, 1);
+        try (Arena confined = Arena.ofConfined()) {
+            MemorySegment a = confined.allocate(64 * 64 * 4), b = confined.allocate(64 * 64 * 4);
+            MemorySegment c = confined.allocate(64 * 64 * 4);
+            assertThrows(WrongThreadException.class, () -> eager.multiply(64, 64, 64, 1f, Sgemm.Matrix.of(a, 0, 64),
+                    Sgemm.Matrix.of(b, 0, 64), 0f, c, 0, 64, POOL, 2));
+        }
+    }
+
+    @Test
     void alphaZeroOrEmptyKReadsNeitherAnorB() {
         for (Sgemm g : kernels()) {
             for (int k : new int[] {0, 7}) {
