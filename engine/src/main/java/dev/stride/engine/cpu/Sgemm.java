@@ -260,9 +260,13 @@ public final class Sgemm {
         }
 
         // Split the dimension whose other operand is already packed (no duplicate packing), else the longer one,
-        // in whole micro-tiles so that shares start on packed-panel boundaries.
+        // unless it has fewer micro-tiles than threads and the other more (a batch-1 dense layer: M = 1). Shares
+        // are whole micro-tiles, so that they start on packed-panel boundaries.
         boolean splitN = b instanceof PackedB ? a instanceof PackedA && n >= m : a instanceof PackedA || n >= m;
-        int tiles = splitN ? ceilDiv(n, nr) : ceilDiv(m, mr);
+        int tilesM = ceilDiv(m, mr), tilesN = ceilDiv(n, nr);
+        if ((splitN ? tilesN : tilesM) < threads && (splitN ? tilesM : tilesN) > (splitN ? tilesN : tilesM))
+            splitN = !splitN;
+        int tiles = splitN ? tilesN : tilesM;
         int parts = parts(m, n, k, threads, tiles);
         ensureScratch(parts, m, n, k);
         if (parts == 1) {
