@@ -603,7 +603,8 @@ public final class Sgemm {
         @Override
         void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -626,7 +627,8 @@ public final class Sgemm {
         void multiply(int kc, float[] a, int ai, float[] b, int bi,
                       MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -672,7 +674,8 @@ public final class Sgemm {
         @Override
         void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 6;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -701,7 +704,8 @@ public final class Sgemm {
         void multiply(int kc, float[] a, int ai, float[] b, int bi,
                       MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 6;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -750,7 +754,8 @@ public final class Sgemm {
         @Override
         void multiply(int kc, float[] a, int ai, float[] b, int bi, float[] t) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
@@ -773,7 +778,8 @@ public final class Sgemm {
         void multiply(int kc, float[] a, int ai, float[] b, int bi,
                       MemorySegment c, long at, long ldcBytes, float alpha, float beta) {
             FloatVector z = FloatVector.zero(S);
-            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+            FloatVector c30 = z, c31 = z;
             for (int p = 0; p < kc; p++) {
                 int bp = bi + p * 2 * L, ap = ai + p * 4;
                 FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
