@@ -16,6 +16,8 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -139,7 +141,9 @@ public class SgemmBenchmark {
     /**
      * Runs {@link FmaPeakBenchmark} and this benchmark in one go, then prints GFLOP/s and the fraction of the peak
      * of as many cores as the GEMM used. Takes JMH's command-line options (e.g. {@code -wi 3 -i 5 -f 1 -p
-     * shape=SQUARE_1024}); benchmark name patterns among them are ignored.
+     * shape=SQUARE_1024}); benchmark name patterns among them are ignored. Beside JMH's mean it prints the median
+     * and the best of the measured iterations: on a shared machine a neighbour's burst drags the mean down, and
+     * the median says what a quiet iteration gets.
      */
     public static void main(String[] args) throws RunnerException, CommandLineOptionException {
         var cli = new CommandLineOptions(args);
@@ -147,27 +151,45 @@ public class SgemmBenchmark {
                 .include(FmaPeakBenchmark.class.getName() + "\\.")
                 .include(SgemmBenchmark.class.getName() + "\\.")
                 .build();
-        double[] peak = new double[3]; // by thread count
-        List<String[]> rows = new ArrayList<>();
+        double[] peak = new double[3]; // median GFLOP/s by thread count
+        List<String> rows = new ArrayList<>();
+        List<double[]> stats = new ArrayList<>();
         for (RunResult r : new Runner(options).run()) {
             String name = r.getParams().getBenchmark();
-            double gflops = flop(r);
-            if (name.endsWith("oneThread")) peak[1] = gflops;
-            else if (name.endsWith("twoThreads")) peak[2] = gflops;
-            else rows.add(new String[] {r.getParams().getParam("shape"), r.getParams().getParam("threads"),
-                    Double.toString(gflops)});
+            double[] st = flop(r); // mean, median, best
+            if (name.endsWith("oneThread")) peak[1] = st[1];
+            else if (name.endsWith("twoThreads")) peak[2] = st[1];
+            else {
+                rows.add(r.getParams().getParam("shape") + " " + r.getParams().getParam("threads"));
+                stats.add(st);
+            }
         }
-        System.out.printf("%nFMA peak: %.1f GFLOP/s on 1 thread, %.1f on 2%n", peak[1], peak[2]);
-        System.out.printf("%-28s %7s %10s %14s%n", "shape", "threads", "GFLOP/s", "of FMA peak");
-        for (String[] row : rows) {
+        System.out.printf("%nFMA peak (median): %.1f GFLOP/s on 1 thread, %.1f on 2%n", peak[1], peak[2]);
+        System.out.printf("%-28s %7s %8s %8s %8s %12s%n", "shape", "threads", "mean", "median", "best",
+                "median/peak");
+        for (int i = 0; i < rows.size(); i++) {
+            String[] row = rows.get(i).split(" ");
             int t = Integer.parseInt(row[1]);
-            double g = Double.parseDouble(row[2]), p = t < peak.length ? peak[t] : 0;
-            System.out.printf("%-28s %7d %10.1f %13.1f%%%n", row[0], t, g, p > 0 ? 100 * g / p : Double.NaN);
+            double[] st = stats.get(i);
+            double p = t < peak.length ? peak[t] : 0;
+            System.out.printf("%-28s %7d %8.1f %8.1f %8.1f %11.1f%%%n", row[0], t, st[0], st[1], st[2],
+                    p > 0 ? 100 * st[1] / p : Double.NaN);
         }
     }
 
-    private static double flop(RunResult r) {
-        Result<?> flop = r.getSecondaryResults().get("flop");
-        return flop == null ? Double.NaN : flop.getScore();
+    /** Mean, median and best over the measured iterations of the {@code flop} counter, in GFLOP/s. */
+    private static double[] flop(RunResult r) {
+        Result<?> mean = r.getSecondaryResults().get("flop");
+        List<Double> it = new ArrayList<>();
+        for (BenchmarkResult b : r.getBenchmarkResults())
+            for (IterationResult i : b.getIterationResults()) {
+                Result<?> f = i.getSecondaryResults().get("flop");
+                if (f != null) it.add(f.getScore());
+            }
+        if (mean == null || it.isEmpty()) return new double[] {Double.NaN, Double.NaN, Double.NaN};
+        it.sort(null);
+        int n = it.size();
+        double median = n % 2 == 1 ? it.get(n / 2) : (it.get(n / 2 - 1) + it.get(n / 2)) / 2;
+        return new double[] {mean.getScore(), median, it.get(n - 1)};
     }
 }

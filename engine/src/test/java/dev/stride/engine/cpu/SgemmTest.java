@@ -149,8 +149,10 @@ class SgemmTest {
     @Test
     void smallProblemsStayOnOneThread() {
         Sgemm g = Sgemm.create();
-        // 2 * 64^3 = 0.5 MFLOP: one share; 2 * 512^3 = 268 MFLOP: both threads.
+        // 2 * 64^3 = 0.5 MFLOP and 2 * 160^3 = 8.2 MFLOP: one share; 2 * 256^3 = 34 MFLOP: both threads.
         assertEquals(1, g.parts(64, 64, 64, 2, 64));
+        assertEquals(1, g.parts(160, 160, 160, 2, 64));
+        assertEquals(2, g.parts(256, 256, 256, 2, 64));
         assertEquals(2, g.parts(512, 512, 512, 2, 64));
         assertEquals(1, g.parts(512, 512, 512, 2, 1), "never more shares than tiles");
     }
