@@ -132,8 +132,10 @@ class AutoencoderTest {
 
     @Test
     void anL1PenaltyShrinksTheCode() {
-        double plain = meanAbsCode(0), sparse = meanAbsCode(0.5);
-        assertTrue(sparse < 0.7 * plain, "mean |code| with lambda 0: " + plain + ", with lambda 0.5: " + sparse);
+        // A weight small enough that the code stays alive (0.5 silences every unit): about 0.34 -> 0.23.
+        double plain = meanAbsCode(0), sparse = meanAbsCode(0.05);
+        assertTrue(sparse < 0.8 * plain && sparse > 0.02,
+                "mean |code| with lambda 0: " + plain + ", with lambda 0.05: " + sparse);
     }
 
     /** Mean |code| over the 64 images after 24 steps with L1 weight lambda; the same seed and data every time. */
