@@ -197,8 +197,16 @@ public final class Dcgan {
     }
 
     /** z (and labels) -> images in [-1, 1], batch norm on running statistics. */
-    public Plan generatorPlan(int batch) {
-        GraphBuilder b = new GraphBuilder(config.dtype(), false);
+    public Plan generatorPlan(int batch) { return generatorPlan(batch, false); }
+
+    /**
+     * z (and labels) -> images in [-1, 1]. With {@code batchStatistics} the generator's batch norm normalises with
+     * the statistics of the batch it is given, as in training (how PyTorch's DCGAN example samples, its generator
+     * never switched to eval mode), and the running statistics are neither used nor updated; otherwise it uses
+     * the running statistics, so each image depends on its own z alone.
+     */
+    public Plan generatorPlan(int batch, boolean batchStatistics) {
+        GraphBuilder b = new GraphBuilder(config.dtype(), batchStatistics);
         Value z = zInput(b, batch);
         Value labels = labelsInput(b, batch);
         b.output(IMAGES, generator(new SharedLayers(b), z, labels, false));

@@ -188,10 +188,13 @@ public final class GanTrainer implements AutoCloseable {
      * {@code classOf[i]} for image i when the model is conditional ({@code null} otherwise). The generator runs in
      * inference mode, on the G session's current weights and running statistics.
      */
-    public float[] generate(int count, int[] classOf, long seed) {
+    public float[] generate(int count, int[] classOf, long seed) { return generate(count, classOf, seed, false); }
+
+    /** As above; with {@code batchStatistics} the generator's batch norm uses the batch's statistics ({@link Dcgan#generatorPlan(int, boolean)}). */
+    public float[] generate(int count, int[] classOf, long seed, boolean batchStatistics) {
         if (classes > 0 && (classOf == null || classOf.length != count))
             throw new IllegalArgumentException("a conditional generator needs one class per image, " + count + " in all");
-        try (Session gen = Session.open(model.generatorPlan(count))) {
+        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics))) {
             gen.copyPersistentFrom(g);
             float[] zs = new float[count * model.config().nz()];
             gaussian(zs, seed);
@@ -223,7 +226,10 @@ public final class GanTrainer implements AutoCloseable {
      * Conditional models: one row of {@code perRow} samples per requested digit, row r showing class {@code digits[r]},
      * column c using the same z in every row (so a column shows one "style" across classes).
      */
-    public BufferedImage renderDigits(int[] digits, int perRow, long seed) {
+    public BufferedImage renderDigits(int[] digits, int perRow, long seed) { return renderDigits(digits, perRow, seed, false); }
+
+    /** As above; with {@code batchStatistics} the generator's batch norm uses the grid's own statistics. */
+    public BufferedImage renderDigits(int[] digits, int perRow, long seed, boolean batchStatistics) {
         if (classes == 0) throw new IllegalStateException("renderDigits needs a conditional model (classes > 0)");
         if (digits.length < 1 || perRow < 1) throw new IllegalArgumentException("need at least one digit and one column");
         int count = digits.length * perRow, nz = model.config().nz();
@@ -236,7 +242,7 @@ public final class GanTrainer implements AutoCloseable {
             System.arraycopy(row, 0, zs, r * perRow * nz, perRow * nz);
             for (int c = 0; c < perRow; c++) hot[(r * perRow + c) * classes + digits[r]] = 1;
         }
-        try (Session gen = Session.open(model.generatorPlan(count))) {
+        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics))) {
             gen.copyPersistentFrom(g);
             float[] images = gen.run(Map.of(Dcgan.Z, Tensor.of(Shape.of(count, nz, 1, 1), zs),
                     Dcgan.LABELS, Tensor.of(Shape.of(count, classes), hot))).get(Dcgan.IMAGES).toFloatArray();

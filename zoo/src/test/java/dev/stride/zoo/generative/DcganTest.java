@@ -202,6 +202,26 @@ class DcganTest {
         }
     }
 
+    /** Running statistics make each image a function of its own z; batch statistics make it depend on the batch. */
+    @Test
+    void generatorPlansUseRunningOrBatchStatistics() {
+        Tensor z1 = z(4, 8, 21);
+        float[] changed = z1.toFloatArray().clone();
+        for (int k = 3 * 8; k < 4 * 8; k++) changed[k] += 3;                 // only the last image's z moves
+        Tensor z2 = Tensor.of(z1.shape(), changed);
+        for (boolean batchStats : new boolean[] {false, true}) {
+            Plan p = SMALL.generatorPlan(4, batchStats);
+            assertEquals(batchStats, p.graph().training());
+            assertTrue(p.graph().updates().isEmpty(), "sampling never updates running statistics");
+            try (Session s = Session.open(p)) {
+                float[] a = s.run(Map.of(Dcgan.Z, z1)).get(Dcgan.IMAGES).toFloatArray();
+                float[] b = s.run(Map.of(Dcgan.Z, z2)).get(Dcgan.IMAGES).toFloatArray();
+                float[] firstA = Arrays.copyOf(a, 3 * 784), firstB = Arrays.copyOf(b, 3 * 784);
+                assertEquals(!batchStats, Arrays.equals(firstA, firstB), "batch statistics " + batchStats);
+            }
+        }
+    }
+
     private static double maxDiff(float[] img, int a, int b) {
         double m = 0;
         for (int p = 0; p < 784; p++) m = Math.max(m, Math.abs(img[a * 784 + p] - img[b * 784 + p]));
