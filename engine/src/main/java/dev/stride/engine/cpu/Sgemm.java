@@ -595,9 +595,10 @@ public final class Sgemm {
     /**
      * 4 x 16 floats: the AVX2 kernel, 95% of the FMA peak with its panels in L1. KC = 1024, where BLIS would take
      * 256 to keep the 16 KiB B panel in L1: each call ends with a C update whose bounds-checked segment accesses
-     * cost about 80 cycles, 8% of a 256-deep call, 2% of a 1024-deep one, while the 64 KiB B panel streams from
-     * L2 without loss. Measured on 1024^3: KC 256 / 512 / 1024 gave 81 / 85 / 88 GFLOP/s. MC = 64: the 256 KiB A
-     * block in half of L2. NC = 2048: an 8 MiB B block for L3.
+     * (some 35 instructions per vector in the disassembly) cost roughly 80 cycles, 8% of a 256-deep call, 2% of
+     * a 1024-deep one, while the 64 KiB B panel streams from L2 without visible loss. Measured on 1024^3, best of
+     * an interleaved run: KC 256 / 512 / 1024 gave 81 / 85 / 88 GFLOP/s. MC = 64: the 256 KiB A block in half of
+     * L2. NC = 2048: an 8 MiB B block for L3.
      */
     static final class Simd256Kernel4x16 extends MicroKernel {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
