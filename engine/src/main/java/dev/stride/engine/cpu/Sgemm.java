@@ -373,8 +373,8 @@ public final class Sgemm {
     /**
      * Columns per packed B block. BLIS sizes it for L3 (NC), which suits a raw A: A is packed again for every
      * block. With A packed ahead of time that cost is gone, and a block small enough for L2 spares the round trip
-     * of packed B through memory: for the im2col GEMM of a 56x56 convolution (M = 64, K = 576, N = 3136) the
-     * 4.6 MiB blocks left L2 between packing and use and the GEMM spent a third of its time packing.
+     * of packed B through memory: for the im2col GEMM of a 56x56 convolution (M = 64, K = 576, N = 3136), whose
+     * packing took a third of the time with 4.6 MiB blocks, L2-sized blocks gave 67 GFLOP/s instead of 64.
      */
     private int ncFor(OperandA a, OperandB b, int k) {
         if (!(a instanceof PackedA) || b instanceof PackedB) return nc;
@@ -384,7 +384,8 @@ public final class Sgemm {
 
     /**
      * Bytes of a packed B block when A was packed ahead of time: this machine's L2 (512 KiB, Zen 3). Half of it
-     * made the blocks of ResNet-18's layer3 (M = 256) so narrow that its 2.4 MB filter was streamed twice as often.
+     * was no better for layer1 and worse in one run for layer3 (M = 256), whose 2.4 MB filter is streamed from L3
+     * once per block: narrower blocks stream it more often.
      */
     private static final int L2_BLOCK_BYTES = 512 * 1024;
 
@@ -430,8 +431,9 @@ public final class Sgemm {
                 for (int q = 0; q < depth; q++) dst[d + q * w] = src.getAtIndex(F, row + q);
             }
         } else { // contiguous in r: stored row q holds step q of every panel
-            // Panels in groups of PACK_GROUP, so that a pass over q writes to a few pages, not one per panel
-            // (the TLB misses of the one-panel-per-page pattern made packing B for N = 3136 twice as slow)
+            // Panels in groups of PACK_GROUP: a pass over q reads 8 x NR contiguous floats of each stored row.
+            // Passes of 2 panels (128 bytes per row, a new page every row) packed B for N = 3136 four times
+            // slower; whole rows per pass (writes to every panel's page) were no faster than groups of 8.
             for (int g = 0; g < valid; g += PACK_GROUP * w) {
                 int gEnd = Math.min(valid, g + PACK_GROUP * w);
                 for (int q = 0; q < depth; q++) {
@@ -593,9 +595,10 @@ public final class Sgemm {
     /**
      * 4 x 16 floats: the AVX2 kernel, 95% of the FMA peak with its panels in L1. KC = 1024, where BLIS would take
      * 256 to keep the 16 KiB B panel in L1: each call ends with a C update whose bounds-checked segment accesses
-     * cost about 80 cycles, 8% of a 256-deep call, 2% of a 1024-deep one, while the 64 KiB B panel streams from
-     * L2 without loss. Measured on 1024^3: KC 256 / 512 / 1024 gave 81 / 85 / 88 GFLOP/s. MC = 64: the 256 KiB A
-     * block in half of L2. NC = 2048: an 8 MiB B block for L3.
+     * (some 35 instructions per vector in the disassembly) cost roughly 80 cycles, 8% of a 256-deep call, 2% of
+     * a 1024-deep one, while the 64 KiB B panel streams from L2 without visible loss. Measured on 1024^3, best of
+     * an interleaved run: KC 256 / 512 / 1024 gave 81 / 85 / 88 GFLOP/s. MC = 64: the 256 KiB A block in half of
+     * L2. NC = 2048: an 8 MiB B block for L3.
      */
     static final class Simd256Kernel4x16 extends MicroKernel {
         private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
