@@ -102,6 +102,12 @@ public final class Session implements AutoCloseable {
     /** Runs completed so far; random ops draw from (seed, step). */
     public long step() { return step; }
 
+    /**
+     * The algorithm the backend actually runs for node {@code nodeId}: the plan's choice, or what the backend
+     * substituted (the cpu backend reports "reference" for a node it runs on the reference kernel).
+     */
+    public String algorithm(int nodeId) { return program.algorithm(nodeId); }
+
     /** Sets the run counter (resume from a checkpoint, or repeat a run exactly). */
     public void setStep(long s) { step = s; }
 

@@ -13,19 +13,39 @@ import java.util.function.Function;
 public final class Compiler {
     private Compiler() {}
 
-    /** Options: the target backend's name, facts about it, and its per-node algorithm choice. */
-    public record Target(String name, Map<String, String> info, Function<Node, String> algorithmChooser) {
+    /**
+     * Options: the target backend's name, facts about it, and its algorithm choice, which sees the whole scheduled
+     * graph so that it can also decide fusions (a node absorbed into its producer records that in its own entry).
+     */
+    public record Target(String name, Map<String, String> info, AlgorithmChooser chooser) {
+        /** A target whose choice is per node, independent of the neighbours. */
+        public Target(String name, Map<String, String> info, Function<Node, String> perNode) {
+            this(name, info, (g, schedule) -> {
+                List<String> a = new ArrayList<>();
+                for (Node n : g.nodes()) a.add("");
+                for (int id : schedule) a.set(id, perNode.apply(g.nodes().get(id)));
+                return a;
+            });
+        }
+
         public static Target reference() { return new Target("reference", Map.of(), n -> ""); }
+    }
+
+    /** Chooses, for every node id of {@code g}, its algorithm ("" where the op has only one). */
+    @FunctionalInterface
+    public interface AlgorithmChooser {
+        List<String> choose(Graph g, int[] schedule);
     }
 
     public static Plan compile(Graph g) { return compile(g, Target.reference()); }
 
     public static Plan compile(Graph g, Target target) {
         int[] schedule = schedule(g);
-        MemoryPlan memory = MemoryPlanner.plan(g, schedule);
-        List<String> algorithms = new ArrayList<>();
-        for (Node n : g.nodes()) algorithms.add("");
-        for (int id : schedule) algorithms.set(id, target.algorithmChooser().apply(g.nodes().get(id)));
+        List<String> algorithms = target.chooser().choose(g, schedule);
+        if (algorithms.size() != g.nodes().size())
+            throw new IllegalStateException("target " + target.name() + " chose " + algorithms.size()
+                    + " algorithms for " + g.nodes().size() + " nodes");
+        MemoryPlan memory = MemoryPlanner.plan(g, schedule, algorithms);
         return new Plan(g, schedule, memory, target.name(), target.info(), algorithms, Map.of());
     }
 

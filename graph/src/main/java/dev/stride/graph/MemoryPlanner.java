@@ -14,6 +14,14 @@ public final class MemoryPlanner {
     private MemoryPlanner() {}
 
     public static MemoryPlan plan(Graph g, int[] schedule) {
+        return plan(g, schedule, null);
+    }
+
+    /**
+     * The plan for a schedule whose {@code algorithms} (by node id; may be null) fuse nodes: the outputs of a node
+     * marked {@link Plan#fusedInto} are written by its head's kernel, so they are live from the head's step on.
+     */
+    public static MemoryPlan plan(Graph g, int[] schedule, java.util.List<String> algorithms) {
         int nv = g.values().size();
         long[] offset = new long[nv];
         long[] bytes = new long[nv];
@@ -34,6 +42,16 @@ public final class MemoryPlanner {
             for (Value out : n.outputs()) {
                 first[out.id()] = Math.min(first[out.id()], step);
                 last[out.id()] = Math.max(last[out.id()], step);
+            }
+        }
+        if (algorithms != null) {
+            int[] stepOf = new int[g.nodes().size()];
+            for (int step = 0; step < schedule.length; step++) stepOf[schedule[step]] = step;
+            for (int step = 0; step < schedule.length; step++) {
+                int head = Plan.fusedInto(algorithms.get(schedule[step]));
+                if (head < 0) continue;
+                for (Value out : g.nodes().get(schedule[step]).outputs())
+                    first[out.id()] = Math.min(first[out.id()], stepOf[head]);
             }
         }
         for (Value v : g.outputs().values()) last[v.id()] = end;

@@ -23,6 +23,23 @@ public record Plan(Graph graph, int[] schedule, MemoryPlan memory, String target
         tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
     }
 
+    /**
+     * The algorithm entry of a node whose computation a preceding node's kernel performs (conv + batch norm +
+     * activation fused into the conv): {@code "fused:<head node id>"}. Its outputs are written by the head, so the
+     * memory plan keeps them live from the head's step. A backend that does not fuse runs the node as usual.
+     */
+    public static final String FUSED_PREFIX = "fused:";
+
+    /** The head node id of a {@link #FUSED_PREFIX} entry, or -1 for any other algorithm. */
+    public static int fusedInto(String algorithm) {
+        if (algorithm == null || !algorithm.startsWith(FUSED_PREFIX)) return -1;
+        try {
+            return Integer.parseInt(algorithm.substring(FUSED_PREFIX.length()));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** The same plan carrying these persistent tensor values (for example after training). */
     public Plan withTensors(Map<String, byte[]> values) {
         return new Plan(graph, schedule, memory, target, targetInfo, algorithms, values);

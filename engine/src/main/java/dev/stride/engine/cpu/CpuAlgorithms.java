@@ -1,0 +1,92 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.graph.Compiler;
+import dev.stride.graph.DType;
+import dev.stride.graph.Graph;
+import dev.stride.graph.Node;
+import dev.stride.graph.Plan;
+import dev.stride.graph.Value;
+import dev.stride.graph.op.BatchNorm2dInfer;
+import dev.stride.graph.op.Conv2d;
+import dev.stride.graph.op.Unary;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * The cpu target's compile-time decisions, written into the plan: per node the algorithm (a convolution's
+ * im2col / 1x1 GEMM / Winograd / depthwise, by {@link ConvChooser}), {@value #REFERENCE} for an op that has no cpu
+ * kernel yet (run by the reference kernel, and reported as such), and fusions: a Conv2d followed by a batch norm
+ * in inference mode and/or an activation becomes one kernel, {@code "im2col+bn+relu"}, the absorbed nodes marked
+ * {@code "fused:<conv id>"} ({@link Plan#FUSED_PREFIX}).
+ */
+public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
+    /** The algorithm entry of a node run by the reference kernel on the cpu backend. */
+    public static final String REFERENCE = "reference";
+
+    private final CpuKernelRegistry registry;
+    private final boolean fuse;
+
+    public CpuAlgorithms(CpuKernelRegistry registry, boolean fuse) {
+        this.registry = registry;
+        this.fuse = fuse;
+    }
+
+    @Override public List<String> choose(Graph g, int[] schedule) {
+        List<String> a = new ArrayList<>();
+        for (Node n : g.nodes()) a.add("");
+        for (int id : schedule) {
+            Node n = g.nodes().get(id);
+            if (g.dtype() != DType.F32 || !registry.supports(n.op().getClass())) a.set(id, REFERENCE);
+            else a.set(id, ConvChooser.choose(n));
+        }
+        if (fuse && g.dtype() == DType.F32) fuse(g, schedule, a);
+        return a;
+    }
+
+    /** Marks conv [-> batch norm (inference)] [-> activation] chains whose intermediates nobody else reads. */
+    private static void fuse(Graph g, int[] schedule, List<String> a) {
+        int nv = g.values().size();
+        int[] consumers = new int[nv];
+        int[] consumer = new int[nv];
+        BitSet scheduled = new BitSet();
+        for (int id : schedule) scheduled.set(id);
+        for (int id : schedule) {
+            for (Value in : g.nodes().get(id).inputs()) {
+                consumers[in.id()]++;
+                consumer[in.id()] = id;
+            }
+        }
+        BitSet readOutside = new BitSet(nv);
+        for (Value v : g.outputs().values()) readOutside.set(v.id());
+        for (Graph.Update u : g.updates()) readOutside.set(u.source().id());
+
+        for (int id : schedule) {
+            Node head = g.nodes().get(id);
+            if (!(head.op() instanceof Conv2d) || a.get(id).equals(REFERENCE) || a.get(id).startsWith(Plan.FUSED_PREFIX))
+                continue;
+            StringBuilder entry = new StringBuilder(a.get(id));
+            Value cur = head.outputs().getFirst();
+            boolean bn = false;
+            while (!readOutside.get(cur.id()) && consumers[cur.id()] == 1) {
+                Node next = g.nodes().get(consumer[cur.id()]);
+                if (next.inputs().indexOf(cur) != 0 || next.inputs().lastIndexOf(cur) != 0) break;
+                if (next.op() instanceof BatchNorm2dInfer && !bn && entry.indexOf("+", 0) < 0
+                        && next.inputs().subList(1, 5).stream().allMatch(v -> v.persistent() || v.kind() == Value.Kind.INPUT)) {
+                    bn = true;
+                    entry.append("+bn");
+                } else if (next.op() instanceof Unary u && Epilogue.FUSABLE.contains(u.fn())) {
+                    entry.append('+').append(u.fn().name().toLowerCase());
+                    a.set(next.id(), Plan.FUSED_PREFIX + id);
+                    break;                                  // the activation ends a chain
+                } else {
+                    break;
+                }
+                a.set(next.id(), Plan.FUSED_PREFIX + id);
+                cur = next.outputs().getFirst();
+            }
+            a.set(id, entry.toString());
+        }
+    }
+}

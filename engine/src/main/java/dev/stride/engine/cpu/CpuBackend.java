@@ -1,0 +1,54 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.engine.Backend;
+import dev.stride.engine.Program;
+import dev.stride.engine.SessionOptions;
+import dev.stride.engine.reference.ReferenceBackend;
+import dev.stride.graph.Compiler;
+import dev.stride.graph.Plan;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The Vector API backend: float32 kernels (SIMD at the width {@link VectorConfig} selects, explicit scalar tails),
+ * im2col/Winograd/depthwise convolution on {@link Sgemm}, fused conv epilogues, and a worker pool of
+ * {@link SessionOptions#threads()} threads. Float64 plans run on the reference kernels (float64 is the
+ * gradient-checking dtype; nobody trains in it for speed).
+ *
+ * <p>A plan compiled for another target (or for a cpu of another vector width) still loads: the algorithm entries
+ * are machine-independent, and everything width-dependent (packed panels, transformed filters) is derived at load.
+ */
+public final class CpuBackend implements Backend {
+    public static final String NAME = "cpu";
+
+    private static final CpuKernelRegistry KERNELS = CpuKernelRegistry.standard();
+
+    @Override public String name() { return NAME; }
+
+    @Override public String unavailableReason() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty())
+            return "the JDK's Vector API module is not loaded: run java with --add-modules jdk.incubator.vector";
+        return null;
+    }
+
+    /** The heuristic target: algorithm per node by rule, fusion on. */
+    @Override public Compiler.Target target() {
+        return new Compiler.Target(NAME, info(), new CpuAlgorithms(KERNELS, true));
+    }
+
+    /** Facts a loader or a reader of the plan wants to know about the machine it was compiled on. */
+    public static Map<String, String> info() {
+        Map<String, String> info = new LinkedHashMap<>();
+        info.put("arch", System.getProperty("os.arch"));
+        info.put("vector", VectorConfig.describe());
+        info.put("gemm", Sgemm.create().describe());
+        return info;
+    }
+
+    @Override public Program load(Plan plan, SessionOptions options) {
+        return new CpuProgram(plan, KERNELS, ReferenceBackend.kernels(), options.threads());
+    }
+
+    public static CpuKernelRegistry kernels() { return KERNELS; }
+}
