@@ -1,9 +1,11 @@
 package dev.stride.tools;
 
+import dev.stride.engine.SessionOptions;
 import dev.stride.graph.Optimizer;
 import dev.stride.graph.PlanFile;
 import dev.stride.graph.Schedule;
 import dev.stride.zoo.LeNet5;
+import dev.stride.zoo.SmallCnn;
 import dev.stride.zoo.data.Augment;
 import dev.stride.zoo.data.AugmentedDataset;
 import dev.stride.zoo.data.Batches;
@@ -23,7 +25,7 @@ final class TrainCommand {
 
     static final String USAGE = """
             usage: stride train MODEL --data DIR [options]
-              MODEL                  lenet5
+              MODEL                  lenet5 | small-cnn (conv-BN-ReLU x2, 128-unit dense; for Fashion-MNIST)
               --data DIR             dataset directory
               --format F             mnist (IDX files, MNIST or Fashion-MNIST; default) | cifar10 (binary batches)
               --epochs N             default 10
@@ -33,12 +35,15 @@ final class TrainCommand {
               --weight-decay X       default 0
               --schedule S           constant | step:EPOCHS:GAMMA | cosine:WARMUP_EPOCHS | onecycle (default cosine:0)
               --augment              random crop with padding and small rotations (MNIST) / crop and flip (CIFAR)
+              --flip                 with --augment on IDX data: also flip left-right (Fashion-MNIST; not digits)
               --train-limit N        first N training samples only
               --out DIR              checkpoints, training.csv, loss.png, accuracy.png, model.stride (default runs/MODEL)
               --checkpoint-every N   also checkpoint every N steps (default: every epoch only)
               --resume FILE          continue the run that wrote this checkpoint
               --early-stop N         stop after N epochs without a better test loss, keep the best weights
               --seed N               default 1
+              --backend NAME         cpu (default) | reference
+              --threads N            worker threads (default: all cores)
             """;
 
     static int run(String[] args) throws IOException {
@@ -47,7 +52,9 @@ final class TrainCommand {
         int epochs = 10, batch = 64, limit = 0, patience = 0;
         long checkpointEvery = 0, seed = 1;
         double lr = 0.01, wd = 0;
-        boolean augment = false;
+        boolean augment = false, flip = false;
+        String backend = "cpu";
+        int threads = SessionOptions.defaults().threads();
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -61,12 +68,15 @@ final class TrainCommand {
                     case "--weight-decay" -> wd = Double.parseDouble(value(args, ++i, a));
                     case "--schedule" -> schedule = value(args, ++i, a);
                     case "--augment" -> augment = true;
+                    case "--flip" -> flip = true;
                     case "--train-limit" -> limit = Integer.parseInt(value(args, ++i, a));
                     case "--out" -> out = Path.of(value(args, ++i, a));
                     case "--checkpoint-every" -> checkpointEvery = Long.parseLong(value(args, ++i, a));
                     case "--resume" -> resume = Path.of(value(args, ++i, a));
                     case "--early-stop" -> patience = Integer.parseInt(value(args, ++i, a));
                     case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
+                    case "--backend" -> backend = value(args, ++i, a);
+                    case "--threads" -> threads = Integer.parseInt(value(args, ++i, a));
                     case "-h", "--help" -> { System.out.print(USAGE); return 0; }
                     default -> {
                         if (a.startsWith("-") || model != null) throw new IllegalArgumentException("unexpected argument '" + a + "'");
@@ -74,7 +84,8 @@ final class TrainCommand {
                     }
                 }
             }
-            if (!"lenet5".equals(model)) throw new IllegalArgumentException("unknown or missing MODEL '" + model + "'");
+            if (model == null || !MODELS.containsKey(model))
+                throw new IllegalArgumentException("unknown or missing MODEL '" + model + "' (one of " + MODELS.keySet() + ")");
             if (data == null) throw new IllegalArgumentException("--data DIR is required");
         } catch (IllegalArgumentException e) {   // NumberFormatException included
             System.err.println("stride train: " + e.getMessage());
@@ -90,7 +101,7 @@ final class TrainCommand {
             case "mnist" -> {
                 train = Mnist.load(data, Mnist.Split.TRAIN, limit);
                 test = Mnist.load(data, Mnist.Split.TEST, 0);
-                aug = Augment.mnist();
+                aug = flip ? Augment.mnist().withFlip(0.5) : Augment.mnist();
                 norm = new Normalize(new float[] {Mnist.MEAN}, new float[] {Mnist.STD});
             }
             case "cifar10" -> {
@@ -113,11 +124,14 @@ final class TrainCommand {
         TrainerConfig config = TrainerConfig.defaults().withEpochs(epochs).withBatchSize(batch).withSeed(seed)
                 .withOptimizer(optimizer(optimizer, wd)).withSchedule(schedule(schedule, lr, stepsPerEpoch, epochs))
                 .withCheckpointDir(out).withCheckpointEvery(checkpointEvery).withLogDir(out)
-                .withEarlyStopping(patience > 0 ? EarlyStopping.onEvalLoss(patience, 0) : EarlyStopping.off());
-        System.out.printf("training %s on %s (%d train, %d test), %d epochs of %d steps, %s, schedule %s, output in %s%n",
-                model, data, train.size(), test.size(), epochs, stepsPerEpoch, config.trainSpec().optimizer(), schedule, out);
-        try (Trainer t = resume == null ? Trainer.create(LeNet5::logits, train, test, config)
-                : Trainer.resume(LeNet5::logits, train, test, config, resume)) {
+                .withEarlyStopping(patience > 0 ? EarlyStopping.onEvalLoss(patience, 0) : EarlyStopping.off())
+                .withBackend(backend).withThreads(threads);
+        System.out.printf("training %s on %s (%d train, %d test), %d epochs of %d steps, %s, schedule %s, backend %s"
+                        + " (%d threads), output in %s%n", model, data, train.size(), test.size(), epochs, stepsPerEpoch,
+                config.trainSpec().optimizer(), schedule, backend, threads, out);
+        var net = MODELS.get(model);
+        try (Trainer t = resume == null ? Trainer.create(net, train, test, config)
+                : Trainer.resume(net, train, test, config, resume)) {
             long start = System.nanoTime();
             Trainer.Result r = t.fit();
             double secs = (System.nanoTime() - start) / 1e9;
@@ -132,6 +146,10 @@ final class TrainCommand {
         }
         return 0;
     }
+
+    /** The zoo models this command trains, by name. */
+    static final java.util.Map<String, java.util.function.BiFunction<dev.stride.graph.GraphBuilder, dev.stride.graph.Value,
+            dev.stride.graph.Value>> MODELS = java.util.Map.of("lenet5", LeNet5::logits, "small-cnn", SmallCnn::logits);
 
     static Optimizer optimizer(String name, double wd) {
         return switch (name) {

@@ -96,7 +96,7 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("the training set of " + train.size() + " samples holds no full batch of " + b);
         this.evalBatch = Math.min(config.evalBatchSize(), test.size());
 
-        var target = Compiler.Target.reference();
+        var target = dev.stride.engine.Backend.named(config.backend()).target(); // compiled for where it runs
         this.trainPlan = Classifier.trainingPlan(model, Shape.of(b, chw[0], chw[1], chw[2]), config.dtype(),
                 config.trainSpec(), target);
         this.evalPlan = Classifier.inferencePlan(model, Shape.of(evalBatch, chw[0], chw[1], chw[2]), config.dtype(), target);
