@@ -14,6 +14,8 @@ public final class Stride {
             usage: stride COMMAND [options]
               demo                         train LeNet-5, save its plan, reload it and check it (stride demo --help)
               train MODEL --data DIR       train a zoo model with checkpoints, logs and plots (stride train --help)
+              vae --data DIR               train the conv VAE: test ELBO, reconstruction and sample grids (stride vae --help)
+              gan --data DIR               train a DCGAN (--conditional: one row per digit), samples and loss curves
               plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
               plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
               help                         this text
@@ -30,6 +32,8 @@ public final class Stride {
             return switch (args[0]) {
                 case "demo" -> Demo.run(rest);
                 case "train" -> TrainCommand.run(rest);
+                case "vae" -> GenerativeCommand.vae(rest);
+                case "gan" -> GenerativeCommand.gan(rest);
                 case "plan" -> plan(rest);
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }

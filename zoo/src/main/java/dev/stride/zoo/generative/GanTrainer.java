@@ -39,26 +39,30 @@ import java.util.SplittableRandom;
 public final class GanTrainer implements AutoCloseable {
     public static final String CSV_FILE = "gan.csv", LOSS_PLOT = "gan_loss.png";
 
-    /** Batch size, the two learning rates, the optimizer of both steps (each with its own state), seeds, threads. */
-    public record Config(int batchSize, double lrD, double lrG, Optimizer optimizer, long seed, int threads) {
+    /** Batch size, the two learning rates, the optimizer of both steps (each with its own state), seeds, threads, backend. */
+    public record Config(int batchSize, double lrD, double lrG, Optimizer optimizer, long seed, int threads,
+                         String backend) {
         public Config {
             if (batchSize < 2) throw new IllegalArgumentException("batch norm needs a batch of at least 2, got " + batchSize);
             if (!(lrD > 0) || !(lrG > 0) || !Double.isFinite(lrD) || !Double.isFinite(lrG))
                 throw new IllegalArgumentException("learning rates must be finite and > 0, got " + lrD + ", " + lrG);
             if (optimizer == null) throw new NullPointerException("optimizer");
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+            if (backend == null) throw new NullPointerException("backend");
         }
 
-        /** DCGAN's: batch 64, lr 2e-4 for both, Adam betas (0.5, 0.999), seed 1, one thread. */
-        public static Config defaults() { return new Config(64, 2e-4, 2e-4, Dcgan.dcganAdam(), 1, 1); }
+        /** DCGAN's: batch 64, lr 2e-4 for both, Adam betas (0.5, 0.999), seed 1, one thread, the reference backend. */
+        public static Config defaults() { return new Config(64, 2e-4, 2e-4, Dcgan.dcganAdam(), 1, 1, "reference"); }
 
-        public Config withBatchSize(int b) { return new Config(b, lrD, lrG, optimizer, seed, threads); }
+        public Config withBatchSize(int b) { return new Config(b, lrD, lrG, optimizer, seed, threads, backend); }
 
-        public Config withLr(double d, double g) { return new Config(batchSize, d, g, optimizer, seed, threads); }
+        public Config withLr(double d, double g) { return new Config(batchSize, d, g, optimizer, seed, threads, backend); }
 
-        public Config withSeed(long s) { return new Config(batchSize, lrD, lrG, optimizer, s, threads); }
+        public Config withSeed(long s) { return new Config(batchSize, lrD, lrG, optimizer, s, threads, backend); }
 
-        public Config withThreads(int t) { return new Config(batchSize, lrD, lrG, optimizer, seed, t); }
+        public Config withThreads(int t) { return new Config(batchSize, lrD, lrG, optimizer, seed, t, backend); }
+
+        public Config withBackend(String name) { return new Config(batchSize, lrD, lrG, optimizer, seed, threads, name); }
     }
 
     /**
@@ -92,9 +96,9 @@ public final class GanTrainer implements AutoCloseable {
             throw new IllegalArgumentException("the dataset of " + data.size() + " images holds no full batch of " + n);
         this.classes = model.config().classes();
         SessionOptions options = SessionOptions.defaults().withSeed(config.seed()).withThreads(config.threads());
-        this.d = open(model.discriminatorStepPlan(n, TrainSpec.of(config.optimizer())), options);
+        this.d = open(model.discriminatorStepPlan(n, TrainSpec.of(config.optimizer())), config.backend(), options);
         try {
-            this.g = open(model.generatorStepPlan(n, TrainSpec.of(config.optimizer())), options);
+            this.g = open(model.generatorStepPlan(n, TrainSpec.of(config.optimizer())), config.backend(), options);
         } catch (RuntimeException e) {
             d.close();
             throw e;
@@ -194,7 +198,8 @@ public final class GanTrainer implements AutoCloseable {
     public float[] generate(int count, int[] classOf, long seed, boolean batchStatistics) {
         if (classes > 0 && (classOf == null || classOf.length != count))
             throw new IllegalArgumentException("a conditional generator needs one class per image, " + count + " in all");
-        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics))) {
+        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics), config.backend(),
+                SessionOptions.defaults().withThreads(config.threads()))) {
             gen.copyPersistentFrom(g);
             float[] zs = new float[count * model.config().nz()];
             gaussian(zs, seed);
@@ -242,7 +247,8 @@ public final class GanTrainer implements AutoCloseable {
             System.arraycopy(row, 0, zs, r * perRow * nz, perRow * nz);
             for (int c = 0; c < perRow; c++) hot[(r * perRow + c) * classes + digits[r]] = 1;
         }
-        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics))) {
+        try (Session gen = Session.open(model.generatorPlan(count, batchStatistics), config.backend(),
+                SessionOptions.defaults().withThreads(config.threads()))) {
             gen.copyPersistentFrom(g);
             float[] images = gen.run(Map.of(Dcgan.Z, Tensor.of(Shape.of(count, nz, 1, 1), zs),
                     Dcgan.LABELS, Tensor.of(Shape.of(count, classes), hot))).get(Dcgan.IMAGES).toFloatArray();
@@ -258,8 +264,8 @@ public final class GanTrainer implements AutoCloseable {
         }
     }
 
-    private static Session open(dev.stride.graph.Plan plan, SessionOptions options) {
-        return Session.open(plan, plan.target(), options);
+    private static Session open(dev.stride.graph.Plan plan, String backend, SessionOptions options) {
+        return Session.open(plan, backend, options);
     }
 
     private static Tensor scalar(double v) { return Tensor.scalar(dev.stride.graph.DType.F32, v); }
