@@ -84,7 +84,7 @@ final class GenerativeCommand {
         Batches.Dataset train = Mnist.load(o.data, Mnist.Split.TRAIN, o.limit);
         Batches.Dataset test = Mnist.load(o.data, Mnist.Split.TEST, 0);
         ConvVae vae = new ConvVae(ConvVae.Config.defaults().withLatent(o.latent));
-        int evalBatch = 500;
+        int evalBatch = Math.min(500, test.size());   // whole batches only: the test set's first size/evalBatch of them
         SessionOptions so = SessionOptions.defaults().withSeed(o.seed).withThreads(o.threads);
         Files.createDirectories(o.out);
         System.out.printf("training a conv VAE (latent %d) on %s (%d train, %d test), %d epochs, batch %d, Adam lr %g,"
