@@ -22,8 +22,10 @@ import java.util.stream.IntStream;
 public interface TensorDsl extends DslBase {
     // ---- activations and elementwise functions ----
 
-    private Value unary(Unary.Fn fn, double alpha, Value x) {
-        return apply(fn.name().toLowerCase(), new Unary(fn, alpha), x);
+    private Value unary(Unary.Fn fn, double alpha, Value x) { return unary(fn, alpha, 0, x); }
+
+    private Value unary(Unary.Fn fn, double alpha, double beta, Value x) {
+        return apply(fn.name().toLowerCase(), new Unary(fn, alpha, beta), x);
     }
 
     default Value relu(Value x) { return unary(Unary.Fn.RELU, 0, x); }
@@ -34,7 +36,24 @@ public interface TensorDsl extends DslBase {
     /** x for x > 0, alpha * (exp(x) - 1) otherwise. */
     default Value elu(Value x, double alpha) { return unary(Unary.Fn.ELU, alpha, x); }
 
+    /** SELU with its paper's constants {@link Unary#SELU_ALPHA} and {@link Unary#SELU_GAMMA}. */
+    default Value selu(Value x) { return selu(x, Unary.SELU_ALPHA, Unary.SELU_GAMMA); }
+
+    /** gamma * x for x > 0, gamma * alpha * (exp(x) - 1) otherwise (ONNX Selu). */
+    default Value selu(Value x, double alpha, double gamma) { return unary(Unary.Fn.SELU, alpha, gamma, x); }
+
     default Value sigmoid(Value x) { return unary(Unary.Fn.SIGMOID, 0, x); }
+
+    /**
+     * max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid; its defaults are alpha = 0.2, beta = 0.5, PyTorch's
+     * Hardsigmoid has alpha = 1/6, beta = 1/2).
+     */
+    default Value hardSigmoid(Value x, double alpha, double beta) {
+        return unary(Unary.Fn.HARD_SIGMOID, alpha, beta, x);
+    }
+
+    /** x * max(0, min(1, x/6 + 1/2)) (ONNX HardSwish, PyTorch Hardswish). */
+    default Value hardSwish(Value x) { return unary(Unary.Fn.HARD_SWISH, 0, x); }
 
     default Value tanh(Value x) { return unary(Unary.Fn.TANH, 0, x); }
 

@@ -4,6 +4,7 @@ import dev.stride.graph.op.Affine;
 import dev.stride.graph.op.Binary;
 import dev.stride.graph.op.BroadcastTo;
 import dev.stride.graph.op.SumTo;
+import dev.stride.graph.op.Unary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -241,8 +242,33 @@ class PlanFileTest {
 
     @Test
     void enumConstantThatDoesNotExistIsRejected() {
-        var e = assertRejected(replaceString(PlanFile.toBytes(trainingPlan(DType.F32)), "MUL", "POW"));
-        assertTrue(e.problem().contains("'POW' is not a constant of Kind"), e.problem());
+        var e = assertRejected(replaceString(PlanFile.toBytes(trainingPlan(DType.F32)), "MUL", "MODULO"));
+        assertTrue(e.problem().contains("'MODULO' is not a constant of Kind"), e.problem());
+    }
+
+    @Test
+    void aFileWrittenBeforeAnOpGrewAnAttributeLoadsThroughItsEarlierConstructor() throws Exception {
+        // Unary gained beta after plans holding only (fn, alpha) were written: make such a file.
+        var b = new GraphBuilder(DType.F32, false);
+        Value x = b.input("x", 2, 3);
+        b.output("y", b.apply("act", new Unary(Unary.Fn.LEAKY_RELU, 0.125, 0.5), x));
+        byte[] old = dropLastComponent(PlanFile.toBytes(Compiler.compile(b.build())), "Unary", "beta");
+        Plan q = PlanFile.fromBytes(old);
+        assertEquals(new Unary(Unary.Fn.LEAKY_RELU, 0.125, 0), q.graph().nodes().getFirst().op());
+
+        // Without a public constructor over the stored components the file is still refused.
+        var e = assertRejected(dropLastComponent(PlanFile.toBytes(trainingPlan(DType.F32)), "Affine", "shift"));
+        assertTrue(e.problem().contains("file has 1 components for Affine, the record has 2"), e.problem());
+    }
+
+    /** Removes the op's last component, a double named {@code name}, decrements its count, and reseals. */
+    private static byte[] dropLastComponent(byte[] file, String op, String name) {
+        int countAt = indexOf(file, str(op), PlanFile.HEADER_BYTES) + str(op).length;
+        putI32(file, countAt, getI32(file, countAt) - 1);
+        byte[] component = concat(str(name), new byte[] {3});   // name, the double tag, then 8 bytes of value
+        int at = indexOf(file, component, countAt);
+        int end = at + component.length + 8;
+        return reseal(concat(Arrays.copyOf(file, at), Arrays.copyOfRange(file, end, file.length)));
     }
 
     @Test
