@@ -2,22 +2,26 @@ package dev.stride.graph;
 
 import dev.stride.graph.op.Affine;
 import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Clip;
 import dev.stride.graph.op.Dense;
 import dev.stride.graph.op.LogSoftmax;
+import dev.stride.graph.op.Lrn;
 import dev.stride.graph.op.MatMul;
 import dev.stride.graph.op.PRelu;
+import dev.stride.graph.op.ReduceMax;
 import dev.stride.graph.op.ReduceMean;
 import dev.stride.graph.op.ReduceSum;
 import dev.stride.graph.op.Reshape;
 import dev.stride.graph.op.Softmax;
+import dev.stride.graph.op.Transpose;
 import dev.stride.graph.op.Unary;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * Builder DSL for activations, elementwise arithmetic, matrix products, dense layers, reshapes, reductions
- * and softmax. See {@link DslBase}.
+ * Builder DSL for activations, elementwise arithmetic, matrix products, dense layers, reshapes and transposes,
+ * reductions, softmax and local response normalisation. See {@link DslBase}.
  */
 public interface TensorDsl extends DslBase {
     // ---- activations and elementwise functions ----
@@ -100,6 +104,18 @@ public interface TensorDsl extends DslBase {
 
     default Value div(Value a, Value b) { return apply("div", new Binary(Binary.Kind.DIV), a, b); }
 
+    /** a^b (ONNX Pow, numpy.power): NaN for a negative a with a non-integer b. */
+    default Value pow(Value a, Value b) { return apply("pow", new Binary(Binary.Kind.POW), a, b); }
+
+    /** The larger of a and b; the gradient of a tie goes to a. */
+    default Value max(Value a, Value b) { return apply("max", new Binary(Binary.Kind.MAX), a, b); }
+
+    /** The smaller of a and b; the gradient of a tie goes to a. */
+    default Value min(Value a, Value b) { return apply("min", new Binary(Binary.Kind.MIN), a, b); }
+
+    /** min(max(x, min), max); either bound may be infinite. The gradient passes where min < x < max. */
+    default Value clip(Value x, double min, double max) { return apply("clip", new Clip(min, max), x); }
+
     /** s * x. */
     default Value scale(Value x, double s) { return apply("scale", new Affine(s, 0), x); }
 
@@ -116,6 +132,11 @@ public interface TensorDsl extends DslBase {
     /** Mean over {@code axes} (negative counts from the end); no axes means every axis. */
     default Value reduceMean(Value x, boolean keepDims, int... axes) {
         return apply("reduce_mean", new ReduceMean(axesOrAll(x, axes), keepDims), x);
+    }
+
+    /** Maximum over {@code axes} (negative counts from the end); no axes means every axis. */
+    default Value reduceMax(Value x, boolean keepDims, int... axes) {
+        return apply("reduce_max", new ReduceMax(axesOrAll(x, axes), keepDims), x);
     }
 
     /** The sum of every element, shape []. */
@@ -167,6 +188,15 @@ public interface TensorDsl extends DslBase {
     /** log(softmax(x, axis)), computed without forming the softmax. */
     default Value logSoftmax(Value x, int axis) { return apply("log_softmax", new LogSoftmax(axis), x); }
 
+    /**
+     * Local response normalisation across the channels (axis 1) of x[N, C, ...], ONNX LRN: x divided by
+     * (bias + alpha/size * sum of x^2 over a window of {@code size} channels)^beta. ONNX's defaults are
+     * alpha = 1e-4, beta = 0.75, bias = 1.
+     */
+    default Value lrn(Value x, int size, double alpha, double beta, double bias) {
+        return apply("lrn", new Lrn(size, alpha, beta, bias), x);
+    }
+
     // ---- shapes ----
 
     /**
@@ -174,6 +204,13 @@ public interface TensorDsl extends DslBase {
      * inferred from the element count.
      */
     default Value reshape(Value x, int... dims) { return apply("reshape", new Reshape(resolveDims(x.shape(), dims)), x); }
+
+    /** Output dimension i is x's dimension {@code perm[i]}; no perm reverses the dimensions (ONNX's default). */
+    default Value transpose(Value x, int... perm) {
+        int r = x.shape().rank();
+        int[] p = perm.length > 0 || r == 0 ? perm.clone() : IntStream.range(0, r).map(i -> r - 1 - i).toArray();
+        return apply("transpose", new Transpose(p), x);
+    }
 
     /** [N, d1, d2, ...] -> [N, d1 * d2 * ...]. */
     default Value flatten(Value x) {

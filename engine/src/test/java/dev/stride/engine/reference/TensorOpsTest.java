@@ -214,7 +214,11 @@ class TensorOpsTest {
             double[] e = new double[6];
             for (int i = 0; i < 6; i++) {
                 double p = a[i], q = c[i % 3];
-                e[i] = switch (kind) { case 0 -> p + q; case 1 -> p - q; case 2 -> p * q; case 3 -> p / q; case 4 -> 2.5 * p; default -> -3 * p + 0.5; };
+                e[i] = switch (kind) {
+                    case 0 -> p + q; case 1 -> p - q; case 2 -> p * q; case 3 -> p / q; case 4 -> 2.5 * p;
+                    case 5 -> -3 * p + 0.5; case 6 -> Math.exp(q * Math.log(Math.abs(p))); case 7 -> p > q ? p : q;
+                    default -> p < q ? p : q;
+                };
             }
             return e;
         };
@@ -224,6 +228,10 @@ class TensorOpsTest {
         assertClose(expect.apply(3), forward(in, (b, xs) -> b.div(xs.get(0), xs.get(1))), 1e-15);
         assertClose(expect.apply(4), forward(in, (b, xs) -> b.scale(xs.get(0), 2.5)), 1e-15);
         assertClose(expect.apply(5), forward(in, (b, xs) -> b.affine(xs.get(0), -3, 0.5)), 1e-15);
+        assertClose(expect.apply(7), forward(in, (b, xs) -> b.max(xs.get(0), xs.get(1))), 0);
+        assertClose(expect.apply(8), forward(in, (b, xs) -> b.min(xs.get(0), xs.get(1))), 0);
+        for (long i = 0; i < 6; i++) in.get("x0").set(i, Math.abs(a[(int) i]));   // pow of a positive base
+        assertClose(expect.apply(6), forward(in, (b, xs) -> b.pow(xs.get(0), xs.get(1))), 1e-13);
     }
 
     // ---- PReLU ----
