@@ -89,6 +89,9 @@ public interface PoolDsl extends DslBase {
         return apply("resize", new Resize2d(mode, coord, nearest, (int) oh, (int) ow, scaleH, scaleW), x);
     }
 
+    /** L2 pooling (ONNX LpPool's default p = 2). */
+    default Value lpPool2d(Value x, PoolSpec s) { return lpPool2d(x, 2, s); }
+
     /**
      * Lp pooling, ONNX LpPool: (sum of |x|^p over each window)^(1/p), padding counting as 0, so pads may exceed
      * kernel/2; {@code countIncludePad} is ignored.

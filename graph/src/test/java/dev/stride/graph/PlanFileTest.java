@@ -59,6 +59,29 @@ class PlanFileTest {
     }
 
     @Test
+    void theOnnxImportOpsRoundTrip() throws Exception {
+        // long[] attributes (Gather), nested enums (Resize2d, Pad), infinite doubles (Clip), multi-output gradients.
+        var b = new GraphBuilder(DType.F32, true);
+        Value x = b.input("x", 2, 3, 4, 5);
+        Value y = b.transpose(b.gather(x, -1, new long[] {4, -5, 1, 0, 2, 3}, new int[] {2, 3}), 0, 1, 2, 4, 3);
+        y = b.reshape(y, 2, 3, 4, 6);
+        y = b.resize(b.pad(y, new int[] {0, 0, 1, 2}, new int[] {0, 0, 3, 0}, dev.stride.graph.op.Pad.Mode.REFLECT),
+                dev.stride.graph.op.Resize2d.Mode.LINEAR, dev.stride.graph.op.Resize2d.Coord.HALF_PIXEL_SYMMETRIC,
+                dev.stride.graph.op.Resize2d.Nearest.CEIL, 5, 7);
+        y = b.lpPool2d(b.lrn(b.instanceNorm2d("norm", y, 1e-5), 3, 1e-4, 0.75, 1), 3, PoolSpec.of(2).stride(1).pad(1));
+        y = b.pow(b.clip(b.hardSwish(y), Double.NEGATIVE_INFINITY, 6), b.max(b.selu(y), b.hardSigmoid(y, 0.2, 0.5)));
+        Value loss = b.apply("loss", new SumTo(new int[0]), b.reduceMax(b.min(y, y), true, 1, 3));
+        Map<Value, Value> grads = Autodiff.gradients(b, loss, List.of(x, b.value("norm/weight")));
+        b.output("loss", loss);
+        grads.forEach((v, g) -> b.output("grad_" + v.name(), g));
+        Plan p = withRandomTensors(Compiler.compile(b.build()), 3);
+        byte[] bytes = PlanFile.toBytes(p);
+        Plan q = PlanFile.fromBytes(bytes);
+        assertSamePlan(p, q);
+        assertArrayEquals(bytes, PlanFile.toBytes(q));
+    }
+
+    @Test
     void saveIsAtomicAndLoadReadsItBack(@TempDir Path dir) throws Exception {
         Plan p = trainingPlan(DType.F32);
         Path f = dir.resolve("model.stride");

@@ -172,7 +172,7 @@ class OnnxConformanceTest {
     @Test
     void lpPool() {
         check("test_lppool_2d_default", (b, x) -> b.lpPool2d(x, 4, PoolSpec.of(2).stride(1)));
-        check("test_lppool_2d_dilations", (b, x) -> b.lpPool2d(x, 2, PoolSpec.of(2).stride(1).dilation(2)));
+        check("test_lppool_2d_dilations", (b, x) -> b.lpPool2d(x, PoolSpec.of(2).stride(1).dilation(2)));
         check("test_lppool_2d_pads", (b, x) -> b.lpPool2d(x, 3, PoolSpec.of(3).stride(1).pad(2)));
         check("test_lppool_2d_strides", (b, x) -> b.lpPool2d(x, 2, PoolSpec.of(5).stride(3)));
         // auto_pad SAME: total padding kernel - 1 = 1 per axis, the odd cell at the end (UPPER) or front (LOWER).

@@ -239,6 +239,12 @@ class OnnxOpsTest {
     }
 
     @Test
+    void reduceMaxOfNothingIsMinusInfinity() {
+        Tensor y = forward(feed(Tensor.zeros(DType.F64, Shape.of(2, 0))), (b, xs) -> b.reduceMax(xs.getFirst(), false, 1));
+        assertArrayEquals(new double[] {Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY}, y.toDoubleArray());
+    }
+
+    @Test
     void reduceMaxGradientGoesToTheFirstMaximumOrTheNaN() {
         Tensor x = Tensor.of(Shape.of(3, 3), 1.0, 3.0, 3.0, 2.0, 2.0, 0.0, 1.0, Double.NaN, 5.0);
         Tensor y = forward(feed(x), (b, xs) -> b.reduceMax(xs.getFirst(), false, 1));
