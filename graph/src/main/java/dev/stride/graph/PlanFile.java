@@ -43,7 +43,10 @@ import java.util.Set;
  *   <tr><td>op</td><td>str simple name of a record class in {@code dev.stride.graph.op}; i32 component count;
  *       per record component: str name, u8 type tag, value (never null). Tags: 1 int (i32),
  *       2 long (i64), 3 double (f64), 4 boolean (bool), 5 String (str), 6 int[] (list&lt;i32&gt;),
- *       7 long[] (list&lt;i64&gt;), 8 double[] (list&lt;f64&gt;), 9 enum (str constant name)</td></tr>
+ *       7 long[] (list&lt;i64&gt;), 8 double[] (list&lt;f64&gt;), 9 enum (str constant name). A file may store
+ *       fewer components than the record declares when the record has a public constructor over exactly the
+ *       leading ones: an op that grew a trailing attribute keeps its earlier canonical constructor, which reads
+ *       the plans written before and supplies the default</td></tr>
  *   <tr><td>outputs</td><td>list of (str name, i32 value id)</td></tr>
  *   <tr><td>updates</td><td>list of (i32 target value id, i32 source value id)</td></tr>
  *   <tr><td>schedule</td><td>list&lt;i32&gt; node ids</td></tr>
@@ -103,6 +106,22 @@ public final class PlanFile {
         };
 
         static RecordInfo of(Class<?> recordClass) { return CACHE.get(recordClass); }
+
+        /**
+         * The constructor for a file that stores only the first {@code count} components: the canonical one, or
+         * for fewer components the public constructor over exactly the leading component types, which an op that
+         * grew trailing components keeps so that plans written before still load (it supplies the defaults).
+         * {@code null} when there is none.
+         */
+        Constructor<?> constructorFor(Class<?> recordClass, int count) {
+            if (count == types.length) return constructor;
+            if (count < 0 || count > types.length) return null;
+            try {
+                return recordClass.getConstructor(Arrays.copyOf(types, count));
+            } catch (NoSuchMethodException e) {
+                return null;
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ save
@@ -463,10 +482,11 @@ public final class PlanFile {
         RecordInfo info = RecordInfo.of(c);
         RecordComponent[] rc = info.components();
         int count = in.i32("component count of " + simple);
-        if (count != rc.length)
+        Constructor<?> k = info.constructorFor(c, count);
+        if (k == null)
             throw in.fail(where + ": file has " + count + " components for " + simple + ", the record has " + rc.length);
-        Object[] args = new Object[rc.length];
-        for (int i = 0; i < rc.length; i++) {
+        Object[] args = new Object[count];
+        for (int i = 0; i < count; i++) {
             String what = where + " (" + simple + ") component '" + rc[i].getName() + "'";
             String stored = in.str("component name of " + simple);
             if (!stored.equals(rc[i].getName()))
@@ -474,8 +494,7 @@ public final class PlanFile {
                         + rc[i].getName() + "' in the record");
             args[i] = readComponent(in, info.types()[i], info.tags()[i], what);
         }
-        Constructor<?> k = info.constructor();
-        if (k == null || !Modifier.isPublic(k.getModifiers()))
+        if (!Modifier.isPublic(k.getModifiers()))
             throw in.fail(where + ": " + simple + " has no public canonical constructor");
         try {
             return (Op) k.newInstance(args);

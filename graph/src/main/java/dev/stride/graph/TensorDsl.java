@@ -2,28 +2,34 @@ package dev.stride.graph;
 
 import dev.stride.graph.op.Affine;
 import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Clip;
 import dev.stride.graph.op.Dense;
 import dev.stride.graph.op.LogSoftmax;
+import dev.stride.graph.op.Lrn;
 import dev.stride.graph.op.MatMul;
 import dev.stride.graph.op.PRelu;
+import dev.stride.graph.op.ReduceMax;
 import dev.stride.graph.op.ReduceMean;
 import dev.stride.graph.op.ReduceSum;
 import dev.stride.graph.op.Reshape;
 import dev.stride.graph.op.Softmax;
+import dev.stride.graph.op.Transpose;
 import dev.stride.graph.op.Unary;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * Builder DSL for activations, elementwise arithmetic, matrix products, dense layers, reshapes, reductions
- * and softmax. See {@link DslBase}.
+ * Builder DSL for activations, elementwise arithmetic, matrix products, dense layers, reshapes and transposes,
+ * reductions, softmax and local response normalisation. See {@link DslBase}.
  */
 public interface TensorDsl extends DslBase {
     // ---- activations and elementwise functions ----
 
-    private Value unary(Unary.Fn fn, double alpha, Value x) {
-        return apply(fn.name().toLowerCase(), new Unary(fn, alpha), x);
+    private Value unary(Unary.Fn fn, double alpha, Value x) { return unary(fn, alpha, 0, x); }
+
+    private Value unary(Unary.Fn fn, double alpha, double beta, Value x) {
+        return apply(fn.name().toLowerCase(), new Unary(fn, alpha, beta), x);
     }
 
     default Value relu(Value x) { return unary(Unary.Fn.RELU, 0, x); }
@@ -34,7 +40,24 @@ public interface TensorDsl extends DslBase {
     /** x for x > 0, alpha * (exp(x) - 1) otherwise. */
     default Value elu(Value x, double alpha) { return unary(Unary.Fn.ELU, alpha, x); }
 
+    /** SELU with its paper's constants {@link Unary#SELU_ALPHA} and {@link Unary#SELU_GAMMA}. */
+    default Value selu(Value x) { return selu(x, Unary.SELU_ALPHA, Unary.SELU_GAMMA); }
+
+    /** gamma * x for x > 0, gamma * alpha * (exp(x) - 1) otherwise (ONNX Selu). */
+    default Value selu(Value x, double alpha, double gamma) { return unary(Unary.Fn.SELU, alpha, gamma, x); }
+
     default Value sigmoid(Value x) { return unary(Unary.Fn.SIGMOID, 0, x); }
+
+    /**
+     * max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid; its defaults are alpha = 0.2, beta = 0.5, PyTorch's
+     * Hardsigmoid has alpha = 1/6, beta = 1/2).
+     */
+    default Value hardSigmoid(Value x, double alpha, double beta) {
+        return unary(Unary.Fn.HARD_SIGMOID, alpha, beta, x);
+    }
+
+    /** x * max(0, min(1, x/6 + 1/2)) (ONNX HardSwish, PyTorch Hardswish). */
+    default Value hardSwish(Value x) { return unary(Unary.Fn.HARD_SWISH, 0, x); }
 
     default Value tanh(Value x) { return unary(Unary.Fn.TANH, 0, x); }
 
@@ -81,6 +104,18 @@ public interface TensorDsl extends DslBase {
 
     default Value div(Value a, Value b) { return apply("div", new Binary(Binary.Kind.DIV), a, b); }
 
+    /** a^b (ONNX Pow, numpy.power): NaN for a negative a with a non-integer b. */
+    default Value pow(Value a, Value b) { return apply("pow", new Binary(Binary.Kind.POW), a, b); }
+
+    /** The larger of a and b; the gradient of a tie goes to a. */
+    default Value max(Value a, Value b) { return apply("max", new Binary(Binary.Kind.MAX), a, b); }
+
+    /** The smaller of a and b; the gradient of a tie goes to a. */
+    default Value min(Value a, Value b) { return apply("min", new Binary(Binary.Kind.MIN), a, b); }
+
+    /** min(max(x, min), max); either bound may be infinite. The gradient passes where min < x < max. */
+    default Value clip(Value x, double min, double max) { return apply("clip", new Clip(min, max), x); }
+
     /** s * x. */
     default Value scale(Value x, double s) { return apply("scale", new Affine(s, 0), x); }
 
@@ -97,6 +132,11 @@ public interface TensorDsl extends DslBase {
     /** Mean over {@code axes} (negative counts from the end); no axes means every axis. */
     default Value reduceMean(Value x, boolean keepDims, int... axes) {
         return apply("reduce_mean", new ReduceMean(axesOrAll(x, axes), keepDims), x);
+    }
+
+    /** Maximum over {@code axes} (negative counts from the end); no axes means every axis. */
+    default Value reduceMax(Value x, boolean keepDims, int... axes) {
+        return apply("reduce_max", new ReduceMax(axesOrAll(x, axes), keepDims), x);
     }
 
     /** The sum of every element, shape []. */
@@ -148,6 +188,15 @@ public interface TensorDsl extends DslBase {
     /** log(softmax(x, axis)), computed without forming the softmax. */
     default Value logSoftmax(Value x, int axis) { return apply("log_softmax", new LogSoftmax(axis), x); }
 
+    /**
+     * Local response normalisation across the channels (axis 1) of x[N, C, ...], ONNX LRN: x divided by
+     * (bias + alpha/size * sum of x^2 over a window of {@code size} channels)^beta. ONNX's defaults are
+     * alpha = 1e-4, beta = 0.75, bias = 1.
+     */
+    default Value lrn(Value x, int size, double alpha, double beta, double bias) {
+        return apply("lrn", new Lrn(size, alpha, beta, bias), x);
+    }
+
     // ---- shapes ----
 
     /**
@@ -155,6 +204,13 @@ public interface TensorDsl extends DslBase {
      * inferred from the element count.
      */
     default Value reshape(Value x, int... dims) { return apply("reshape", new Reshape(resolveDims(x.shape(), dims)), x); }
+
+    /** Output dimension i is x's dimension {@code perm[i]}; no perm reverses the dimensions (ONNX's default). */
+    default Value transpose(Value x, int... perm) {
+        int r = x.shape().rank();
+        int[] p = perm.length > 0 || r == 0 ? perm.clone() : IntStream.range(0, r).map(i -> r - 1 - i).toArray();
+        return apply("transpose", new Transpose(p), x);
+    }
 
     /** [N, d1, d2, ...] -> [N, d1 * d2 * ...]. */
     default Value flatten(Value x) {

@@ -9,6 +9,7 @@ import dev.stride.graph.op.Dropout;
 import dev.stride.graph.op.GaussianKl;
 import dev.stride.graph.op.GaussianNoise;
 import dev.stride.graph.op.GlobalNormScale;
+import dev.stride.graph.op.InstanceNorm2d;
 import dev.stride.graph.op.L1Loss;
 import dev.stride.graph.op.MseLoss;
 import dev.stride.graph.op.Reparameterize;
@@ -23,8 +24,8 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Builder DSL for training: batch norm, dropout, noise, losses and the optimizer step, so that a whole training step
- * (forward, backward, optimizer, running statistics) is one graph and one plan. See {@link DslBase}.
+ * Builder DSL for training: batch and instance norm, dropout, noise, losses and the optimizer step, so that a whole
+ * training step (forward, backward, optimizer, running statistics) is one graph and one plan. See {@link DslBase}.
  */
 public interface TrainDsl extends DslBase {
     /** {@link #batchNorm2d(String, Value, double, double)} with PyTorch's defaults eps = 1e-5, momentum = 0.1. */
@@ -64,6 +65,25 @@ public interface TrainDsl extends DslBase {
         update(runningMean, mean);
         update(runningVar, var);
         return o.getFirst();
+    }
+
+    /**
+     * Instance normalisation of NCHW {@code x} (ONNX InstanceNormalization; PyTorch InstanceNorm2d with
+     * affine = true and no running statistics) with parameters {@code name/weight} (ones) and {@code name/bias}
+     * (zeros). It normalises with each plane's own statistics in training and inference graphs alike.
+     */
+    default Value instanceNorm2d(String name, Value x, double eps) {
+        if (x.shape().rank() != 4)
+            throw new GraphException("instanceNorm2d '" + name + "': input " + x.name() + " must be NCHW (rank 4), got "
+                    + x.shape());
+        Shape c = Shape.of(x.shape().dim(1));
+        return apply(name, new InstanceNorm2d(eps), x, param(name + "/weight", c, Init.ones()),
+                param(name + "/bias", c, Init.zeros()));
+    }
+
+    /** Instance normalisation with a given scale[C] and bias[C]. */
+    default Value instanceNorm2d(Value x, Value scale, Value bias, double eps) {
+        return apply("instance_norm", new InstanceNorm2d(eps), x, scale, bias);
     }
 
     /** Inverted dropout with drop probability {@code p} in [0, 1); the identity in inference graphs or when p == 0. */

@@ -26,6 +26,9 @@ final class CoreKernels {
                 case SUB -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, in[0].get(ia[i]) - in[1].get(ib[i])); };
                 case MUL -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, in[0].get(ia[i]) * in[1].get(ib[i])); };
                 case DIV -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, in[0].get(ia[i]) / in[1].get(ib[i])); };
+                case POW -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, Math.pow(in[0].get(ia[i]), in[1].get(ib[i]))); };
+                case MAX -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, Math.max(in[0].get(ia[i]), in[1].get(ib[i]))); };
+                case MIN -> (in, out, ctx) -> { for (int i = 0; i < ia.length; i++) out[0].set(i, Math.min(in[0].get(ia[i]), in[1].get(ib[i]))); };
             };
         });
         r.register(BroadcastTo.class, (op, node) -> {

@@ -38,6 +38,7 @@ public final class KernelRegistry {
         PoolKernels.register(r);
         TensorKernels.register(r);
         TrainKernels.register(r);
+        OnnxKernels.register(r);
         return r;
     }
 }

@@ -88,13 +88,10 @@ final class PoolKernels {
         });
 
         r.register(Pad.class, (op, node) -> {
-            Shape x = node.inputs().getFirst().shape(), y = node.output().shape();
-            long[] dst = Indexing.gatherIndex(x, y.strides());       // where each input element lands
-            long base = offset(op.before(), y.strides());
+            long[] src = padSources(node.inputs().getFirst().shape(), node.output().shape(), op.before(), op.mode());
             double v = op.value();
             return (in, out, ctx) -> {
-                out[0].fill(v);
-                for (int i = 0; i < dst.length; i++) out[0].set(base + dst[i], in[0].get(i));
+                for (int i = 0; i < src.length; i++) out[0].set(i, src[i] < 0 ? v : in[0].get(src[i]));
             };
         });
         r.register(Slice.class, (op, node) -> {
@@ -160,6 +157,32 @@ final class PoolKernels {
 
     private static void store(double[] acc, Buf out, long base) {
         for (int i = 0; i < acc.length; i++) out.set(base + i, acc[i]);
+    }
+
+    /**
+     * For every cell of the padded shape {@code y}, the flat index of the cell of {@code x} it copies, or -1 where
+     * it holds the constant ({@link Pad#sourceIndex} per axis).
+     */
+    static long[] padSources(Shape x, Shape y, int[] before, Pad.Mode mode) {
+        int r = x.rank();
+        long[] xs = x.strides();
+        long[][] axis = new long[r][];   // per axis and padded position: its share of the flat index, or -1
+        for (int d = 0; d < r; d++) {
+            axis[d] = new long[y.dim(d)];
+            for (int o = 0; o < y.dim(d); o++) {
+                int s = Pad.sourceIndex(mode, o - before[d], x.dim(d));
+                axis[d][o] = s < 0 ? -1 : s * xs[d];
+            }
+        }
+        long[] src = new long[Math.toIntExact(y.size())];
+        int[] c = new int[r];
+        for (int k = 0; k < src.length; k++) {
+            long at = 0;
+            for (int d = 0; d < r && at >= 0; d++) at = axis[d][c[d]] < 0 ? -1 : at + axis[d][c[d]];
+            src[k] = at;
+            for (int d = r - 1; d >= 0 && ++c[d] == y.dim(d); d--) c[d] = 0;   // row-major odometer
+        }
+        return src;
     }
 
     private static long offset(int[] at, long[] strides) {
@@ -281,7 +304,7 @@ final class PoolKernels {
         }
     }
 
-    private static Kernel resize(Lerp h, Lerp w, int planes, int inH, int inW, boolean nearest) {
+    static Kernel resize(Lerp h, Lerp w, int planes, int inH, int inW, boolean nearest) {
         int outH = h.i0().length, outW = w.i0().length, inPlane = inH * inW;
         int[] hi0 = h.i0(), hi1 = h.i1(), wi0 = w.i0(), wi1 = w.i1();
         double[] hw0 = h.w0(), hw1 = h.w1(), ww0 = w.w0(), ww1 = w.w1();
@@ -307,7 +330,7 @@ final class PoolKernels {
         };
     }
 
-    private static Kernel resizeGrad(Lerp h, Lerp w, int planes, int inH, int inW) {
+    static Kernel resizeGrad(Lerp h, Lerp w, int planes, int inH, int inW) {
         int outH = h.i0().length, outW = w.i0().length, inPlane = inH * inW;
         int[] hi0 = h.i0(), hi1 = h.i1(), wi0 = w.i0(), wi1 = w.i1();
         double[] hw0 = h.w0(), hw1 = h.w1(), ww0 = w.w0(), ww1 = w.w1();

@@ -28,18 +28,18 @@ final class TensorKernels {
     static void register(KernelRegistry r) {
         r.register(Unary.class, (op, node) -> {
             Unary.Fn fn = op.fn();
-            double a = op.alpha();
+            double a = op.alpha(), c = op.beta();
             return (in, out, ctx) -> {
                 Buf x = in[0], y = out[0];
-                for (long i = 0, n = y.length(); i < n; i++) y.set(i, unary(fn, a, x.get(i)));
+                for (long i = 0, n = y.length(); i < n; i++) y.set(i, unary(fn, a, c, x.get(i)));
             };
         });
         r.register(UnaryBackward.class, (op, node) -> {
             Unary.Fn fn = op.fn();
-            double a = op.alpha();
+            double a = op.alpha(), c = op.beta();
             return (in, out, ctx) -> {
                 Buf x = in[0], y = in[1], dy = in[2], dx = out[0];
-                for (long i = 0, n = dx.length(); i < n; i++) dx.set(i, unaryGrad(fn, a, x.get(i), y.get(i), dy.get(i)));
+                for (long i = 0, n = dx.length(); i < n; i++) dx.set(i, unaryGrad(fn, a, c, x.get(i), y.get(i), dy.get(i)));
             };
         });
         registerPRelu(r);
@@ -52,7 +52,7 @@ final class TensorKernels {
         r.register(ReduceMean.class, (op, node) -> reduce(node.inputs().getFirst().shape(), op.axes(), true));
     }
 
-    static double unary(Unary.Fn fn, double a, double x) {
+    static double unary(Unary.Fn fn, double a, double b, double x) {
         return switch (fn) {
             case RELU -> Math.max(x, 0);
             case LEAKY_RELU -> x > 0 ? x : a * x;
@@ -67,11 +67,14 @@ final class TensorKernels {
             case ABS -> Math.abs(x);
             case NEG -> -x;
             case SIGN -> Math.signum(x);
+            case SELU -> x > 0 ? b * x : b * a * Math.expm1(x);
+            case HARD_SIGMOID -> Math.max(0, Math.min(1, a * x + b));
+            case HARD_SWISH -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
         };
     }
 
     /** dy * f'(x), from x or y = f(x), whichever is cheaper or more accurate. */
-    static double unaryGrad(Unary.Fn fn, double a, double x, double y, double dy) {
+    static double unaryGrad(Unary.Fn fn, double a, double b, double x, double y, double dy) {
         return switch (fn) {
             case RELU -> x > 0 ? dy : 0;
             case LEAKY_RELU -> x > 0 ? dy : a * dy;
@@ -86,6 +89,12 @@ final class TensorKernels {
             case ABS -> Math.signum(x) * dy;
             case NEG -> -dy;
             case SIGN -> 0;
+            case SELU -> x > 0 ? b * dy : dy * (y + b * a);   // d/dx b a (e^x - 1) = b a e^x = y + b a
+            case HARD_SIGMOID -> {
+                double v = a * x + b;
+                yield v > 0 && v < 1 ? a * dy : 0;
+            }
+            case HARD_SWISH -> x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy;
         };
     }
 

@@ -94,7 +94,7 @@ class TensorOpsTest {
     // ---- unary ----
 
     /** f(x) from the textbook definitions, not the kernel's stable rewrites. */
-    private static double expectedUnary(Unary.Fn fn, double a, double x) {
+    private static double expectedUnary(Unary.Fn fn, double a, double c, double x) {
         return switch (fn) {
             case RELU -> x > 0 ? x : 0;
             case LEAKY_RELU -> x > 0 ? x : a * x;
@@ -109,8 +109,14 @@ class TensorOpsTest {
             case ABS -> x < 0 ? -x : x;
             case NEG -> 0 - x;
             case SIGN -> x > 0 ? 1 : x < 0 ? -1 : 0;
+            case SELU -> x > 0 ? c * x : c * (a * Math.exp(x) - a);
+            case HARD_SIGMOID -> a * x + c <= 0 ? 0 : a * x + c >= 1 ? 1 : a * x + c;
+            case HARD_SWISH -> x <= -3 ? 0 : x >= 3 ? x : x * (x + 3) / 6;
         };
     }
+
+    /** The second parameter: SELU's gamma, HARD_SIGMOID's offset. */
+    private static double unaryBeta(double alpha) { return 0.3 + alpha / 4; }
 
     private static Value applyUnary(GraphBuilder b, Unary.Fn fn, double alpha, Value x) {
         return switch (fn) {
@@ -127,17 +133,28 @@ class TensorOpsTest {
             case ABS -> b.abs(x);
             case NEG -> b.neg(x);
             case SIGN -> b.sign(x);
+            case SELU -> b.selu(x, alpha, unaryBeta(alpha));
+            case HARD_SIGMOID -> b.hardSigmoid(x, alpha, unaryBeta(alpha));
+            case HARD_SWISH -> b.hardSwish(x);
         };
     }
 
     /** Inputs in the function's domain, away from the kinks of the piecewise ones. */
-    private static void prepareUnaryInput(Unary.Fn fn, Tensor x, double spread) {
+    private static void prepareUnaryInput(Unary.Fn fn, double alpha, Tensor x, double spread) {
         for (long i = 0; i < x.size(); i++) x.set(i, x.get(i) * spread);
         switch (fn) {
             case LOG, SQRT -> { for (long i = 0; i < x.size(); i++) x.set(i, 0.2 + Math.abs(x.get(i))); }
-            case RELU, LEAKY_RELU, ELU, ABS, SIGN -> awayFromZero(x, 0.1);
+            case RELU, LEAKY_RELU, ELU, ABS, SIGN, SELU -> awayFromZero(x, 0.1);
+            case HARD_SIGMOID -> awayFrom(x, -unaryBeta(alpha) / alpha, (1 - unaryBeta(alpha)) / alpha);
+            case HARD_SWISH -> awayFrom(x, -3, 3);
             default -> { }
         }
+    }
+
+    /** Moves elements within 0.05 of a kink 0.1 to its right. */
+    private static void awayFrom(Tensor t, double... kinks) {
+        for (long i = 0; i < t.size(); i++)
+            for (double k : kinks) if (Math.abs(t.get(i) - k) < 0.05) t.set(i, k + 0.1);
     }
 
     // Every function in every try: an enum drawn at random can miss one for a whole run.
@@ -147,10 +164,10 @@ class TensorOpsTest {
         double alpha = 0.01 + Math.floorMod(seed, 100) / 50.0;
         for (Unary.Fn fn : Unary.Fn.values()) {
             var in = inputs(seed, shape(dims));
-            prepareUnaryInput(fn, in.get("x0"), 4);
+            prepareUnaryInput(fn, alpha, in.get("x0"), 4);
             Tensor y = forward(in, (b, xs) -> applyUnary(b, fn, alpha, xs.getFirst()));
             double[] x = in.get("x0").toDoubleArray(), expected = new double[x.length];
-            for (int i = 0; i < x.length; i++) expected[i] = expectedUnary(fn, alpha, x[i]);
+            for (int i = 0; i < x.length; i++) expected[i] = expectedUnary(fn, alpha, unaryBeta(alpha), x[i]);
             assertEquals(shape(dims), y.shape());
             assertClose(expected, y, 1e-12);
         }
@@ -162,7 +179,7 @@ class TensorOpsTest {
         Shape s = shape(dims);
         for (Unary.Fn fn : Unary.Fn.values()) {
             var in = inputs(seed, s);
-            prepareUnaryInput(fn, in.get("x0"), 3);
+            prepareUnaryInput(fn, alpha, in.get("x0"), 3);
             GradCheck.check(List.of(s), in, (b, xs) -> List.of(applyUnary(b, fn, alpha, xs.getFirst())), seed, 1e-6, 1e-6, 40);
         }
     }
@@ -197,7 +214,11 @@ class TensorOpsTest {
             double[] e = new double[6];
             for (int i = 0; i < 6; i++) {
                 double p = a[i], q = c[i % 3];
-                e[i] = switch (kind) { case 0 -> p + q; case 1 -> p - q; case 2 -> p * q; case 3 -> p / q; case 4 -> 2.5 * p; default -> -3 * p + 0.5; };
+                e[i] = switch (kind) {
+                    case 0 -> p + q; case 1 -> p - q; case 2 -> p * q; case 3 -> p / q; case 4 -> 2.5 * p;
+                    case 5 -> -3 * p + 0.5; case 6 -> Math.exp(q * Math.log(Math.abs(p))); case 7 -> p > q ? p : q;
+                    default -> p < q ? p : q;
+                };
             }
             return e;
         };
@@ -207,6 +228,10 @@ class TensorOpsTest {
         assertClose(expect.apply(3), forward(in, (b, xs) -> b.div(xs.get(0), xs.get(1))), 1e-15);
         assertClose(expect.apply(4), forward(in, (b, xs) -> b.scale(xs.get(0), 2.5)), 1e-15);
         assertClose(expect.apply(5), forward(in, (b, xs) -> b.affine(xs.get(0), -3, 0.5)), 1e-15);
+        assertClose(expect.apply(7), forward(in, (b, xs) -> b.max(xs.get(0), xs.get(1))), 0);
+        assertClose(expect.apply(8), forward(in, (b, xs) -> b.min(xs.get(0), xs.get(1))), 0);
+        for (long i = 0; i < 6; i++) in.get("x0").set(i, Math.abs(a[(int) i]));   // pow of a positive base
+        assertClose(expect.apply(6), forward(in, (b, xs) -> b.pow(xs.get(0), xs.get(1))), 1e-13);
     }
 
     // ---- PReLU ----

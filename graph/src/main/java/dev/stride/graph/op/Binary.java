@@ -9,9 +9,13 @@ import dev.stride.graph.Value;
 import java.util.Arrays;
 import java.util.List;
 
-/** Elementwise a (op) b with NumPy broadcasting. */
+/**
+ * Elementwise a (op) b with NumPy broadcasting. POW is {@code Math.pow} (NaN for a negative base with a
+ * non-integer exponent, as numpy and ONNX); MAX and MIN propagate NaN. Their gradients come from
+ * {@link BinaryBackward}, which documents the edge cases.
+ */
 public record Binary(Kind op) implements Op {
-    public enum Kind { ADD, SUB, MUL, DIV }
+    public enum Kind { ADD, SUB, MUL, DIV, POW, MAX, MIN }
 
     @Override public String kind() { return op.name().charAt(0) + op.name().substring(1).toLowerCase(); }
 
@@ -44,6 +48,11 @@ public record Binary(Kind op) implements Op {
                     Value ty = b.apply("mul", new Binary(Kind.MUL), t, g.output(0));
                     gc = sumTo(b, b.apply("neg", new Affine(-1, 0), ty), c.shape());
                 }
+            }
+            case POW, MAX, MIN -> {
+                List<Value> d = b.applyAll(op.name().toLowerCase() + "_grad", new BinaryBackward(op), a, c, dy);
+                if (g.needsGrad(0)) ga = sumTo(b, d.get(0), a.shape());
+                if (g.needsGrad(1)) gc = sumTo(b, d.get(1), c.shape());
             }
         }
         return Arrays.asList(ga, gc);

@@ -20,16 +20,22 @@ final class PoolGeometry {
      * requires, each pad <= kernel/2 (larger pads would make windows that lie mostly or wholly in padding).
      */
     static void checkAxis(String axis, int k, int s, int pBefore, int pAfter, int d) {
-        String kn = "k" + axis, sn = "stride" + axis, dn = "dilation" + axis;
-        ShapeException.require(k >= 1, "kernel size %s = %d must be >= 1", kn, k);
-        ShapeException.require(s >= 1, "%s = %d must be >= 1", sn, s);
-        ShapeException.require(d >= 1, "%s = %d must be >= 1", dn, d);
+        checkWindow(axis, k, s, pBefore, pAfter, d);
+        String kn = "k" + axis;
         String before = axis.equals("H") ? "padTop" : "padLeft", after = axis.equals("H") ? "padBottom" : "padRight";
-        ShapeException.require(pBefore >= 0 && pAfter >= 0, "padding must be >= 0, got %s = %d, %s = %d",
-                before, pBefore, after, pAfter);
         ShapeException.require(pBefore <= k / 2 && pAfter <= k / 2,
                 "padding must be <= %s/2 (PyTorch rule pad <= kernel/2), got %s = %d, %s = %d with %s/2 = %d",
                 kn, before, pBefore, after, pAfter, kn, k / 2);
+    }
+
+    /** {@link #checkAxis} without the pad <= kernel/2 rule, for pools whose padding is harmless (LpPool2d). */
+    static void checkWindow(String axis, int k, int s, int pBefore, int pAfter, int d) {
+        ShapeException.require(k >= 1, "kernel size %s = %d must be >= 1", "k" + axis, k);
+        ShapeException.require(s >= 1, "%s = %d must be >= 1", "stride" + axis, s);
+        ShapeException.require(d >= 1, "%s = %d must be >= 1", "dilation" + axis, d);
+        String before = axis.equals("H") ? "padTop" : "padLeft", after = axis.equals("H") ? "padBottom" : "padRight";
+        ShapeException.require(pBefore >= 0 && pAfter >= 0, "padding must be >= 0, got %s = %d, %s = %d",
+                before, pBefore, after, pAfter);
     }
 
     /**
