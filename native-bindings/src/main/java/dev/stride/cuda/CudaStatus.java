@@ -67,7 +67,7 @@ public record CudaStatus(List<LibraryStatus> libraries, SearchPath searchPath, V
     /** {@code null} when CUDA is usable; otherwise every problem, and where the libraries were looked for. */
     public String unavailableReason() {
         if (available()) return null;
-        var sb = new StringBuilder("CUDA is not usable here: ");
+        var sb = new StringBuilder("CUDA is not usable: ");
         sb.append(String.join("; ", problems)).append('.');
         if (libraries.stream().anyMatch(l -> l.state() == State.NOT_FOUND && l.library().required()
                 && !l.library().isCudnnSublibrary())) {

@@ -16,6 +16,7 @@ public final class Stride {
               train MODEL --data DIR       train a zoo model with checkpoints, logs and plots (stride train --help)
               plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
               plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
+              doctor                       JDK, CPU vector width, backends, CUDA libraries, versions and GPUs found
               help                         this text
             """;
 
@@ -31,6 +32,7 @@ public final class Stride {
                 case "demo" -> Demo.run(rest);
                 case "train" -> TrainCommand.run(rest);
                 case "plan" -> plan(rest);
+                case "doctor" -> Doctor.run(rest);
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
             };
