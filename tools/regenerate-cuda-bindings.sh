@@ -16,8 +16,9 @@
 #   --check         generate into a temporary folder and compare with the committed sources; change nothing.
 #
 # With the pip wheels, the headers are at <site-packages>/nvidia/cu13/include (runtime, crt, cccl and cuBLAS share it)
-# and <site-packages>/nvidia/cudnn/include. Struct layouts and enum values are pinned to these majors: the script
-# refuses other CUDA, cuBLAS or cuDNN majors, because the committed code and the library locator assume them.
+# and <site-packages>/nvidia/cudnn/include. Signatures and enum values are pinned to these majors (no struct is
+# bound, so no layout depends on a minor version): the script refuses other CUDA, cuBLAS or cuDNN majors, because
+# the committed code and the library locator assume them.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
