@@ -34,7 +34,7 @@ class LocatorPropertyTest {
         return Arbitraries.of(Kind.class).list().ofSize(6);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 40)
     void firstUsableWinsAndEveryOtherCandidateIsExplained(@ForAll("layouts") List<Kind> layout) throws IOException {
         Path dir = Files.createTempDirectory("stride-locator");
         try {
