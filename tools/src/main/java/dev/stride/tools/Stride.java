@@ -18,6 +18,7 @@ public final class Stride {
               gan --data DIR               train a DCGAN (--conditional: one row per digit), samples and loss curves
               plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
               plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
+              doctor                       JDK, CPU vector width, backends, CUDA libraries, versions and GPUs found
               help                         this text
             """;
 
@@ -35,6 +36,7 @@ public final class Stride {
                 case "vae" -> GenerativeCommand.vae(rest);
                 case "gan" -> GenerativeCommand.gan(rest);
                 case "plan" -> plan(rest);
+                case "doctor" -> Doctor.run(rest);
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
             };
