@@ -144,11 +144,14 @@ class ImageClassifiersTest {
 
     /**
      * Each network runs end to end on the reference backend: two different images give finite logits of the right
-     * shape that differ (a wiring mistake that drops the input, or a NaN from a bad shape, fails here).
+     * shape that differ (a wiring mistake that drops the input, or a NaN from a bad shape, fails here). ResNet-34,
+     * VGG-11 and VGG-16 with batch norm are left out: the code paths they take are those of ResNet-18, VGG-16 and
+     * VGG-11 with batch norm, and their shapes are checked at 224.
      */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("published")
-    void tinyForwardOnTheReferenceBackend(String name, long ignored) {
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"resnet18", "resnet50", "vgg16", "vgg11_bn", "alexnet",
+            "googlenet", "mobilenet_v1"})
+    void tinyForwardOnTheReferenceBackend(String name) {
         ImageClassifier m = tiny(name);
         int size = tinySize(name), n = 2;
         Plan plan = m.inferencePlan(n, size, REF);
