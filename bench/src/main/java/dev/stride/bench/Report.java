@@ -84,17 +84,22 @@ public final class Report {
         return String.join("; ", notes);
     }
 
-    private static final Map<String, String> SHAPES = new HashMap<>();
+    /** Distinct conv layers by "network@size", each network's graph built once per report. */
+    private static final Map<String, List<ConvLayers.Layer>> LAYERS = new HashMap<>();
 
     /** The layer's shape as {@link ConvLayers.Layer#describe()} gives it, or "" when the key is unknown. */
     private static String layerShape(String key, String size) {
-        return SHAPES.computeIfAbsent(key + "@" + size, k -> {
-            try {
-                return ConvLayers.find(key, size == null ? 224 : Integer.parseInt(size)).describe();
-            } catch (RuntimeException e) {
-                return "";
-            }
-        });
+        int colon = key.indexOf(':');
+        if (colon < 0) return "";
+        try {
+            int side = size == null ? 224 : Integer.parseInt(size);
+            List<ConvLayers.Layer> layers = LAYERS.computeIfAbsent(key.substring(0, colon) + "@" + side,
+                    k -> ConvLayers.distinct(k.substring(0, k.indexOf('@')), side));
+            for (ConvLayers.Layer l : layers) if (l.key().equals(key)) return l.describe();
+        } catch (RuntimeException e) {
+            // an unknown network or size: no shape
+        }
+        return "";
     }
 
     static Row row(Object o) throws IOException {
