@@ -141,6 +141,16 @@ class CliTest {
     }
 
     @Test
+    void planBuildTakesTheZoosClassifiers(@TempDir Path dir) {
+        Path file = dir.resolve("mobilenet.stride");
+        Run built = stride("plan", "build", "mobilenet_v1", "--size", "64", "-o", file.toString());
+        assertEquals(0, built.code(), built.err());
+        Run explained = stride("plan", "explain", file.toString());
+        assertEquals(0, explained.code(), explained.err());
+        assertTrue(explained.out().contains("conv_dw_13") && explained.out().contains("[1, 1000]"), explained.out());
+    }
+
+    @Test
     void corruptPlanFileIsReportedNotThrown(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("bad.stride");
         Files.writeString(file, "definitely not a plan");

@@ -105,13 +105,16 @@ public final class ConvVae {
     /** Adam with PyTorch's defaults. */
     public Plan trainingPlan(int batch) { return trainingPlan(batch, TrainSpec.of(new Optimizer.Adam())); }
 
-    public Plan trainingPlan(int batch, TrainSpec spec) {
+    public Plan trainingPlan(int batch, TrainSpec spec) { return trainingPlan(batch, spec, Compiler.Target.reference()); }
+
+    /** The training plan compiled for {@code target} (the benchmarks compile it for the cpu backend). */
+    public Plan trainingPlan(int batch, TrainSpec spec, Compiler.Target target) {
         GraphBuilder b = new GraphBuilder(config.dtype(), true);
         Value x = b.input(IMAGES, batch, 1, SIDE, SIDE);
         Value[] l = negativeElbo(b, x);
         b.trainStep(l[0], spec);
         b.output(LOSS, l[0]).output(RECON, l[1]).output(KL, l[2]);
-        return Compiler.compile(b.build());
+        return Compiler.compile(b.build(), target);
     }
 
     /** The one-sample estimate of the negative ELBO, per image, averaged over the batch. */

@@ -14,19 +14,37 @@ import dev.stride.graph.op.Fill;
 import java.util.function.Predicate;
 
 /**
- * A DCGAN (Radford et al., 2016) for 1x28x28 images in [-1, 1], optionally conditional on a class (a cGAN, Mirza and
- * Osindero, 2014). With g = {@code ngf}, f = {@code ndf}:
+ * A DCGAN (Radford et al., 2016) for images in [-1, 1], optionally conditional on a class (a cGAN, Mirza and
+ * Osindero, 2014), in two geometries. With g = {@code ngf}, f = {@code ndf}, c = {@code channels}:
  *
+ * <p><b>28x28</b> ({@link Config#defaults()}, c = 1, MNIST-sized):
  * <pre>
  * generator     z [N, nz, 1, 1] (conditional: concat one-hot [N, classes, 1, 1] on channels)
  *               convT(-> 2g, k7 s1 p0) BN ReLU  [N, 2g, 7, 7]
  *               convT(-> g,  k4 s2 p1) BN ReLU  [N, g, 14, 14]
- *               convT(-> 1,  k4 s2 p1) tanh     [N, 1, 28, 28]
- * discriminator x [N, 1, 28, 28] (conditional: concat one-hot maps [N, classes, 28, 28] on channels)
+ *               convT(-> c,  k4 s2 p1) tanh     [N, c, 28, 28]
+ * discriminator x [N, c, 28, 28] (conditional: concat one-hot maps [N, classes, 28, 28] on channels)
  *               conv(-> f,  k4 s2 p1) leaky ReLU 0.2     [N, f, 14, 14]
  *               conv(-> 2f, k4 s2 p1) BN leaky ReLU 0.2  [N, 2f, 7, 7]
  *               conv(-> 1,  k7 s1 p0), reshape           [N] logits
  * </pre>
+ * <b>64x64</b> ({@link Config#dcgan64()}: nz 100, g = f = 64, c = 3), the network of the paper and of PyTorch's
+ * DCGAN example, every convolution without bias:
+ * <pre>
+ * generator     z [N, nz, 1, 1]
+ *               convT(-> 8g, k4 s1 p0) BN ReLU  [N, 8g, 4, 4]      deconv1, bn1
+ *               convT(-> 4g, k4 s2 p1) BN ReLU  [N, 4g, 8, 8]      deconv2, bn2
+ *               convT(-> 2g, k4 s2 p1) BN ReLU  [N, 2g, 16, 16]    deconv3, bn3
+ *               convT(-> g,  k4 s2 p1) BN ReLU  [N, g, 32, 32]     deconv4, bn4
+ *               convT(-> c,  k4 s2 p1) tanh     [N, c, 64, 64]     deconv5
+ * discriminator x [N, c, 64, 64]
+ *               conv(-> f,  k4 s2 p1) leaky ReLU 0.2     [N, f, 32, 32]    conv1
+ *               conv(-> 2f, k4 s2 p1) BN leaky ReLU 0.2  [N, 2f, 16, 16]   conv2, bn2
+ *               conv(-> 4f, k4 s2 p1) BN leaky ReLU 0.2  [N, 4f, 8, 8]     conv3, bn3
+ *               conv(-> 8f, k4 s2 p1) BN leaky ReLU 0.2  [N, 8f, 4, 4]     conv4, bn4
+ *               conv(-> 1,  k4 s1 p0), reshape           [N] logits        conv5
+ * </pre>
+ * (3,576,704 generator and 2,765,568 discriminator parameters, PyTorch's counts.)
  * Convolutions followed by batch norm have no bias, as in DCGAN. Weights are Kaiming normal (DCGAN used N(0, 0.02)).
  *
  * <p><b>Parameters and state.</b> The generator's tensors are named {@code gen/...}, the discriminator's
@@ -36,7 +54,7 @@ import java.util.function.Predicate;
  * optimizer state has a name in both plans and {@code copyPersistentFrom} never carries one optimizer's moments
  * into the other.
  *
- * <p><b>D step</b> ({@link #discriminatorStepPlan}): inputs {@code real} [N,1,28,28] in [-1, 1], {@code z}
+ * <p><b>D step</b> ({@link #discriminatorStepPlan}): inputs {@code real} [N, c, side, side] in [-1, 1], {@code z}
  * [N, nz, 1, 1], ({@code labels} [N, classes] one-hot, used for both the real images and the fakes), and
  * {@code d_opt/lr}. The generator runs inside the graph, frozen (no gradient, no update, no optimizer state), in
  * training mode (batch statistics) without touching its running statistics, which this plan does not even hold.
@@ -66,26 +84,44 @@ public final class Dcgan {
     public static final String D_OPT = "d_opt", G_OPT = "g_opt", D_LR = D_OPT + "/lr", G_LR = G_OPT + "/lr";
     /** Name prefixes of the two networks' tensors. */
     public static final String GEN = "gen/", DISC = "disc/";
+    /** The side of the default (MNIST-sized) geometry. */
     public static final int SIDE = 28;
+    /** The side of the paper's geometry. */
+    public static final int SIDE_64 = 64;
 
-    /** Latent size, widths, and the number of classes to condition on (0: unconditional). */
-    public record Config(int nz, int ngf, int ndf, int classes, DType dtype) {
+    /**
+     * Latent size, widths, the number of classes to condition on (0: unconditional), and the images: {@code side}
+     * 28 or 64 (the two geometries of the class comment), {@code channels} per image.
+     */
+    public record Config(int nz, int ngf, int ndf, int classes, DType dtype, int side, int channels) {
         public Config {
             if (nz < 1 || ngf < 1 || ndf < 1)
                 throw new IllegalArgumentException("nz, ngf and ndf must be >= 1, got " + nz + ", " + ngf + ", " + ndf);
             if (classes < 0) throw new IllegalArgumentException("classes must be >= 0, got " + classes);
             if (dtype == null) throw new NullPointerException("dtype");
+            if (side != SIDE && side != SIDE_64)
+                throw new IllegalArgumentException("image side must be " + SIDE + " or " + SIDE_64 + ", got " + side);
+            if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
         }
 
-        /** nz 100, widths 64 (so 128 and 64 channels in G, 64 and 128 in D), unconditional, F32. */
+        /** 1x28x28 images. */
+        public Config(int nz, int ngf, int ndf, int classes, DType dtype) { this(nz, ngf, ndf, classes, dtype, SIDE, 1); }
+
+        /** nz 100, widths 64 (so 128 and 64 channels in G, 64 and 128 in D), unconditional, F32, 1x28x28. */
         public static Config defaults() { return new Config(100, 64, 64, 0, DType.F32); }
 
-        public Config withNz(int n) { return new Config(n, ngf, ndf, classes, dtype); }
+        /** The paper's: nz 100, widths 64 (512-256-128-64 in G), unconditional, F32, 3x64x64 images. */
+        public static Config dcgan64() { return new Config(100, 64, 64, 0, DType.F32, SIDE_64, 3); }
 
-        public Config withWidths(int g, int d) { return new Config(nz, g, d, classes, dtype); }
+        public Config withNz(int n) { return new Config(n, ngf, ndf, classes, dtype, side, channels); }
+
+        public Config withWidths(int g, int d) { return new Config(nz, g, d, classes, dtype, side, channels); }
 
         /** Conditional on {@code c} classes. */
-        public Config withClasses(int c) { return new Config(nz, ngf, ndf, c, dtype); }
+        public Config withClasses(int c) { return new Config(nz, ngf, ndf, c, dtype, side, channels); }
+
+        /** Images of {@code s x s} pixels (28 or 64) with {@code c} channels. */
+        public Config withImages(int s, int c) { return new Config(nz, ngf, ndf, classes, dtype, s, c); }
 
         public boolean conditional() { return classes > 0; }
     }
@@ -108,37 +144,57 @@ public final class Dcgan {
 
     // ---- the networks ----
 
-    /** z [N, nz, 1, 1] (and one-hot labels [N, classes]) -> images [N, 1, 28, 28] in [-1, 1]. */
+    /** z [N, nz, 1, 1] (and one-hot labels [N, classes]) -> images [N, channels, side, side] in [-1, 1]. */
     Value generator(SharedLayers l, Value z, Value labels, boolean track) {
         GraphBuilder b = l.builder();
         int n = z.shape().dim(0), g = config.ngf();
         Value h = z;
         if (config.conditional()) h = b.concat(1, z, b.reshape(labels, n, config.classes(), 1, 1));
+        if (config.side() == SIDE_64) {
+            int[] widths = {8 * g, 4 * g, 2 * g, g};
+            for (int i = 0; i < widths.length; i++) {
+                ConvSpec spec = i == 0 ? ConvSpec.defaults().bias(false) : UP;
+                h = l.convTranspose("gen/deconv" + (i + 1), h, widths[i], 4, spec);
+                h = b.relu(l.batchNorm("gen/bn" + (i + 1), h, track));
+            }
+            return b.tanh(l.convTranspose("gen/deconv5", h, config.channels(), 4, UP));
+        }
         h = l.convTranspose("gen/deconv1", h, 2 * g, 7, ConvSpec.defaults().bias(false));
         h = b.relu(l.batchNorm("gen/bn1", h, track));
         h = l.convTranspose("gen/deconv2", h, g, 4, UP);
         h = b.relu(l.batchNorm("gen/bn2", h, track));
-        h = l.convTranspose("gen/deconv3", h, 1, 4, ConvSpec.defaults().stride(2).pad(1));
+        h = l.convTranspose("gen/deconv3", h, config.channels(), 4, ConvSpec.defaults().stride(2).pad(1));
         return b.tanh(h);
     }
 
-    /** images [N, 1, 28, 28] (and one-hot labels [N, classes]) -> logits [N]. */
+    /** images [N, channels, side, side] (and one-hot labels [N, classes]) -> logits [N]. */
     Value discriminator(SharedLayers l, Value images, Value labels, boolean track) {
         GraphBuilder b = l.builder();
-        int n = images.shape().dim(0), f = config.ndf();
+        int n = images.shape().dim(0), f = config.ndf(), side = config.side();
         Value h = images;
         if (config.conditional()) {
-            Value maps = b.apply("label_maps", new BroadcastTo(new int[] {n, config.classes(), SIDE, SIDE}),
+            Value maps = b.apply("label_maps", new BroadcastTo(new int[] {n, config.classes(), side, side}),
                     b.reshape(labels, n, config.classes(), 1, 1));
             h = b.concat(1, images, maps);
         }
         ConvSpec down = ConvSpec.defaults().stride(2).pad(1);
+        if (side == SIDE_64) {
+            h = b.leakyRelu(l.conv("disc/conv1", h, f, 4, down.bias(false), SLOPE), SLOPE);
+            for (int i = 2; i <= 4; i++) {
+                h = l.conv("disc/conv" + i, h, f << (i - 1), 4, down.bias(false), SLOPE);
+                h = b.leakyRelu(l.batchNorm("disc/bn" + i, h, track), SLOPE);
+            }
+            return b.reshape(l.conv("disc/conv5", h, 1, 4, ConvSpec.defaults().bias(false), 1), n);
+        }
         h = b.leakyRelu(l.conv("disc/conv1", h, f, 4, down, SLOPE), SLOPE);
         h = l.conv("disc/conv2", h, 2 * f, 4, down.bias(false), SLOPE);
         h = b.leakyRelu(l.batchNorm("disc/bn2", h, track), SLOPE);
         h = l.conv("disc/conv3", h, 1, 7, ConvSpec.defaults(), 1);
         return b.reshape(h, n);
     }
+
+    /** Shape of a batch of images: [batch, channels, side, side]. */
+    public int[] imageShape(int batch) { return new int[] {batch, config.channels(), config.side(), config.side()}; }
 
     private Value zInput(GraphBuilder b, int batch) { return b.input(Z, batch, config.nz(), 1, 1); }
 
@@ -157,8 +213,13 @@ public final class Dcgan {
 
     /** The D step; {@code spec}'s frozen predicate is widened to freeze the whole generator. */
     public Plan discriminatorStepPlan(int batch, TrainSpec spec) {
+        return discriminatorStepPlan(batch, spec, Compiler.Target.reference());
+    }
+
+    /** The D step compiled for {@code target}. */
+    public Plan discriminatorStepPlan(int batch, TrainSpec spec, Compiler.Target target) {
         GraphBuilder b = new GraphBuilder(config.dtype(), true);
-        Value real = b.input(REAL, batch, 1, SIDE, SIDE);
+        Value real = b.input(REAL, imageShape(batch));
         Value z = zInput(b, batch);
         Value labels = labelsInput(b, batch);
         SharedLayers l = new SharedLayers(b);
@@ -173,7 +234,7 @@ public final class Dcgan {
             b.trainStep(loss, spec.withFrozen(frozen));
         }
         b.output(LOSS, loss).output(REAL_LOGITS, realLogits).output(FAKE_LOGITS, fakeLogits);
-        return Compiler.compile(b.build());
+        return Compiler.compile(b.build(), target);
     }
 
     /** The G step with DCGAN's Adam. */
@@ -181,6 +242,11 @@ public final class Dcgan {
 
     /** The G step; {@code spec}'s frozen predicate is widened to freeze the whole discriminator. */
     public Plan generatorStepPlan(int batch, TrainSpec spec) {
+        return generatorStepPlan(batch, spec, Compiler.Target.reference());
+    }
+
+    /** The G step compiled for {@code target}. */
+    public Plan generatorStepPlan(int batch, TrainSpec spec, Compiler.Target target) {
         GraphBuilder b = new GraphBuilder(config.dtype(), true);
         Value z = zInput(b, batch);
         Value labels = labelsInput(b, batch);
@@ -193,7 +259,7 @@ public final class Dcgan {
             b.trainStep(loss, spec.withFrozen(frozen));
         }
         b.output(LOSS, loss).output(FAKE_LOGITS, fakeLogits);
-        return Compiler.compile(b.build());
+        return Compiler.compile(b.build(), target);
     }
 
     /** z (and labels) -> images in [-1, 1], batch norm on running statistics. */
@@ -216,7 +282,7 @@ public final class Dcgan {
     /** images in [-1, 1] (and labels) -> logits [N], batch norm on running statistics. */
     public Plan discriminatorPlan(int batch) {
         GraphBuilder b = new GraphBuilder(config.dtype(), false);
-        Value x = b.input(IMAGES, batch, 1, SIDE, SIDE);
+        Value x = b.input(IMAGES, imageShape(batch));
         Value labels = labelsInput(b, batch);
         b.output(LOGITS, discriminator(new SharedLayers(b), x, labels, false));
         return Compiler.compile(b.build());

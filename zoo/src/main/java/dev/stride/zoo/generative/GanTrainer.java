@@ -88,8 +88,10 @@ public final class GanTrainer implements AutoCloseable {
         this.model = model;
         this.data = data;
         this.config = config;
-        if (!Arrays.equals(data.imageShape(), new int[] {1, Dcgan.SIDE, Dcgan.SIDE}))
-            throw new IllegalArgumentException("the DCGAN takes 1x28x28 images, the dataset has " + Arrays.toString(data.imageShape()));
+        int[] image = Arrays.copyOfRange(model.imageShape(1), 1, 4);
+        if (!Arrays.equals(data.imageShape(), image))
+            throw new IllegalArgumentException("the DCGAN takes " + image[0] + "x" + image[1] + "x" + image[2]
+                    + " images, the dataset has " + Arrays.toString(data.imageShape()));
         this.n = config.batchSize();
         this.batches = new Batches(data.size(), n, true, config.seed());
         if (batches.count() < 1)
@@ -104,12 +106,11 @@ public final class GanTrainer implements AutoCloseable {
             throw e;
         }
         g.copyPersistentFrom(d);                        // one initial generator and discriminator for both
-        int pixels = Dcgan.SIDE * Dcgan.SIDE;
-        this.real = new float[n * pixels];
+        this.real = new float[n * image[0] * image[1] * image[2]];
         this.labels = new float[n];
         this.oneHot = new float[n * Math.max(classes, 1)];
         this.z = new float[n * model.config().nz()];
-        this.realT = Tensor.of(Shape.of(n, 1, Dcgan.SIDE, Dcgan.SIDE), real);
+        this.realT = Tensor.of(Shape.of(model.imageShape(n)), real);
         this.zT = Tensor.of(Shape.of(n, model.config().nz(), 1, 1), z);
         this.oneHotT = classes > 0 ? Tensor.of(Shape.of(n, classes), oneHot) : null;
     }
@@ -224,7 +225,8 @@ public final class GanTrainer implements AutoCloseable {
             classOf = new int[count];
             for (int i = 0; i < count; i++) classOf[i] = i % classes;
         }
-        return ImageGrid.render(generate(count, classOf, seed), count, 1, Dcgan.SIDE, Dcgan.SIDE, rows, cols, -1, 1);
+        return ImageGrid.render(generate(count, classOf, seed), count, model.config().channels(), model.config().side(),
+                model.config().side(), rows, cols, -1, 1);
     }
 
     /**
@@ -252,7 +254,8 @@ public final class GanTrainer implements AutoCloseable {
             gen.copyPersistentFrom(g);
             float[] images = gen.run(Map.of(Dcgan.Z, Tensor.of(Shape.of(count, nz, 1, 1), zs),
                     Dcgan.LABELS, Tensor.of(Shape.of(count, classes), hot))).get(Dcgan.IMAGES).toFloatArray();
-            return ImageGrid.render(images, count, 1, Dcgan.SIDE, Dcgan.SIDE, digits.length, perRow, -1, 1);
+            return ImageGrid.render(images, count, model.config().channels(), model.config().side(), model.config().side(),
+                    digits.length, perRow, -1, 1);
         }
     }
 
