@@ -145,7 +145,9 @@ final class ResizeOps {
             throw c.unsupported("resizing a rank-%d tensor: Upsample2d resizes the spatial axes of NCHW", in.length);
         if (in[0] != out[0] || in[1] != out[1])
             throw c.unsupported("resizing the batch or channel axis (%s -> %s)", Arrays.toString(in), Arrays.toString(out));
-        int ih = (int) in[2], iw = (int) in[3], oh = Math.toIntExact(out[2]), ow = Math.toIntExact(out[3]);
+        if (ConstTensor.elementCount(out, c.outName(0)) > Importer.MAX_ELEMENTS)
+            throw c.invalid("output %s has more elements than a tensor can hold", Arrays.toString(out));
+        int ih = (int) in[2], iw = (int) in[3], oh = (int) out[2], ow = (int) out[3];
         if (!linear) {
             if (nearestAgrees(c, ih, oh, scale[2], coord, nearest) && nearestAgrees(c, iw, ow, scale[3], coord, nearest)) {
                 c.output(0, c.apply(null, new Upsample2d(Upsample2d.Mode.NEAREST, oh, ow, false), x));
