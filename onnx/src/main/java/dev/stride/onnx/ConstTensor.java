@@ -87,12 +87,6 @@ final class ConstTensor {
         return c;
     }
 
-    static ConstTensor ofFloats(long[] dims, float[] v, String name) {
-        ConstTensor c = new ConstTensor(ElemType.FLOAT, dims.clone(), name, v, null, null, false, 0, 0, null);
-        requireLength(c, v.length);
-        return c;
-    }
-
     /** Every element equal to {@code value} (rounded or wrapped to {@code type}). */
     static ConstTensor fill(ElemType type, long[] dims, double value, String name) {
         check(type.readable(), type);
@@ -109,8 +103,6 @@ final class ConstTensor {
         long v = type.wrap(value);
         return new ConstTensor(type, dims.clone(), name, null, null, null, true, v, v, null);
     }
-
-    static ConstTensor scalarLong(long v, String name) { return ofLongs(ElemType.INT64, new long[0], new long[] {v}, name); }
 
     static ConstTensor vector(long[] v, String name) { return ofLongs(ElemType.INT64, new long[] {v.length}, v, name); }
 

@@ -1,8 +1,6 @@
 package dev.stride.onnx;
 
-import dev.stride.graph.GraphBuilder;
 import dev.stride.graph.Op;
-import dev.stride.graph.Shape;
 import dev.stride.graph.Value;
 import dev.stride.onnx.proto.Onnx.AttributeProto;
 import dev.stride.onnx.proto.Onnx.NodeProto;
@@ -283,22 +281,7 @@ final class NodeContext {
         return imp.applyAll(step == null ? outName(0) : outName(0) + "/" + step, op, inputs);
     }
 
-    GraphBuilder builder() { return imp.builder; }
-
     Fold.Budget budget() { return imp.budget; }
-
-    /** The value's shape as ints. */
-    static int[] shapeOf(Value v) { return v.shape().dims(); }
-
-    /** ONNX dims (longs) to a Shape; dims beyond an int are outside the engine. */
-    Shape shape(long[] dims) {
-        int[] d = new int[dims.length];
-        for (int k = 0; k < d.length; k++) {
-            if (dims[k] < 0 || dims[k] > Integer.MAX_VALUE) throw invalid("dimension %d in %s is out of range", dims[k], Arrays.toString(dims));
-            d[k] = (int) dims[k];
-        }
-        return Shape.of(d);
-    }
 
     /** Normalises an axis in [-rank, rank) to [0, rank). */
     int axis(long axis, int rank, String what) {

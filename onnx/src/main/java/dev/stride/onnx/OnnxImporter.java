@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -159,6 +158,4 @@ public final class OnnxImporter {
 
     /** Operator types with a mapping (some of which still refuse particular attributes or inputs). */
     public static Set<String> mappedOperators() { return OpTable.mapped(); }
-
-    static String dims(long[] d) { return Arrays.toString(d); }
 }

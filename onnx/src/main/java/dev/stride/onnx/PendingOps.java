@@ -17,8 +17,9 @@ final class PendingOps {
         pending(t, "Selu", "SELU activation");
         pending(t, "HardSigmoid", "hard sigmoid activation");
         pending(t, "HardSwish", "hard swish activation");
-        pending(t, "Clip", "clip (clamp) op");
-        pending(t, "Pow", "power op");
+        // Clip-11 and later take min and max as inputs (before: attributes); they must be known at import time.
+        pending(t, "Clip", "clip (clamp) op", OpSpec.StaticInputs.from(11, 1));
+        pending(t, "Pow", "power op", OpSpec.StaticInputs.NONE);
         none(t, "ReduceMax", "max reduction");
         none(t, "ReduceMin", "min reduction");
         none(t, "ReduceProd", "product reduction");
@@ -31,9 +32,13 @@ final class PendingOps {
 
     /** An op another branch is adding to the IR. */
     private static void pending(Map<String, OpSpec> t, String op, String what) {
+        pending(t, op, what, OpSpec.StaticInputs.NONE);
+    }
+
+    private static void pending(Map<String, OpSpec> t, String op, String what, OpSpec.StaticInputs staticInputs) {
         t.put(op, new OpSpec(c -> {
             throw c.unsupported("the IR has no %s yet (it is being added)", what);
-        }, OpSpec.StaticInputs.NONE));
+        }, staticInputs));
     }
 
     /** An op with no IR counterpart planned. */

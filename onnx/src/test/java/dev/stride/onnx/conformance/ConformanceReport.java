@@ -68,6 +68,14 @@ final class ConformanceReport {
                         s.stream().mapToDouble(Outcome::seconds).sum()));
             }
 
+        List<Outcome> networks = outcomes.stream().filter(o -> o.test().operator().equals("network")).toList();
+        if (!networks.isEmpty()) {
+            md.append("\n## Whole networks\n\n| test | backend | result | time (s) |\n| --- | --- | --- | ---: |\n");
+            for (Outcome o : networks)
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f |%n", o.test().id(), o.backend(),
+                        o.status().name().toLowerCase(Locale.ROOT), o.seconds()));
+        }
+
         md.append("\n## Tolerances\n\n|suite | rtol | atol | reason |\n| --- | ---: | ---: | --- |\n");
         md.append("| onnx-node, onnx-pytorch | 1e-3 | 1e-7 | ONNX's backend-test defaults |\n");
         md.append("| onnx-light | 1e-3 | 1e-7 | ONNX's setting for these models |\n");
