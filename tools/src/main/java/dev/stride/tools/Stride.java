@@ -19,6 +19,8 @@ public final class Stride {
               plan build MODEL -o FILE     compile a zoo model into a plan file (stride plan build --help)
               plan explain FILE            per node: op, output shape, FLOPs, algorithm, buffer offset and size
               doctor                       JDK, CPU vector width, backends, CUDA libraries, versions and GPUs found
+              import MODEL.onnx -o FILE    import an ONNX model, compile it and save the plan with its weights
+              run FILE --input NAME=T.pb   run a plan on inputs from ONNX TensorProto (.pb) or .npy files
               help                         this text
             """;
 
@@ -37,6 +39,8 @@ public final class Stride {
                 case "gan" -> GenerativeCommand.gan(rest);
                 case "plan" -> plan(rest);
                 case "doctor" -> Doctor.run(rest);
+                case "import" -> ImportCommand.run(rest);
+                case "run" -> RunCommand.run(rest);
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
             };

@@ -166,4 +166,86 @@ class CliTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--epochs expects an integer, got 'zero'"), r.err());
     }
+
+    /** y = relu(x W^T + b) for x [N, 3] (N symbolic), W [2, 3], b [2]: Gemm with transB and a Relu. */
+    private static byte[] gemmReluModel(String extraOp) {
+        var f = dev.stride.onnx.proto.Onnx.TensorProto.DataType.FLOAT_VALUE;
+        var w = dev.stride.onnx.proto.Onnx.TensorProto.newBuilder().setName("W").setDataType(f).addDims(2).addDims(3);
+        for (float v : new float[] {1, -2, 0.5f, 0, 3, -1}) w.addFloatData(v);
+        var b = dev.stride.onnx.proto.Onnx.TensorProto.newBuilder().setName("b").setDataType(f).addDims(2)
+                .addFloatData(0.25f).addFloatData(-0.5f);
+        var shape = dev.stride.onnx.proto.Onnx.TensorShapeProto.newBuilder()
+                .addDim(dev.stride.onnx.proto.Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("N"))
+                .addDim(dev.stride.onnx.proto.Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(3));
+        var type = dev.stride.onnx.proto.Onnx.TypeProto.newBuilder().setTensorType(
+                dev.stride.onnx.proto.Onnx.TypeProto.Tensor.newBuilder().setElemType(f).setShape(shape));
+        var gemm = dev.stride.onnx.proto.Onnx.NodeProto.newBuilder().setName("fc").setOpType("Gemm")
+                .addInput("x").addInput("W").addInput("b").addOutput("h")
+                .addAttribute(dev.stride.onnx.proto.Onnx.AttributeProto.newBuilder().setName("transB")
+                        .setType(dev.stride.onnx.proto.Onnx.AttributeProto.AttributeType.INT).setI(1));
+        var act = dev.stride.onnx.proto.Onnx.NodeProto.newBuilder().setName("act").setOpType(extraOp).addInput("h")
+                .addOutput("y");
+        var graph = dev.stride.onnx.proto.Onnx.GraphProto.newBuilder().setName("g").addNode(gemm).addNode(act)
+                .addInitializer(w).addInitializer(b)
+                .addInput(dev.stride.onnx.proto.Onnx.ValueInfoProto.newBuilder().setName("x").setType(type))
+                .addOutput(dev.stride.onnx.proto.Onnx.ValueInfoProto.newBuilder().setName("y"));
+        return dev.stride.onnx.proto.Onnx.ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+                .addOpsetImport(dev.stride.onnx.proto.Onnx.OperatorSetIdProto.newBuilder().setVersion(13))
+                .build().toByteArray();
+    }
+
+    @Test
+    void importsAnOnnxModelThenRunsItOnTensorProtoAndNpyFiles(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("fc.onnx"), plan = dir.resolve("fc.stride"), out = dir.resolve("out");
+        Files.write(model, gemmReluModel("Relu"));
+        Run imported = stride("import", model.toString(), "-o", plan.toString(), "--batch", "2");
+        assertEquals(0, imported.code(), imported.out() + imported.err());
+        assertTrue(imported.out().contains("input  x [2, 3]") && imported.out().contains("output y [2, 2]"),
+                imported.out());
+        float[] xv = {1, 2, 3, -1, 0.5f, 2};
+        var x = dev.stride.engine.Tensor.of(dev.stride.graph.Shape.of(2, 3), xv);
+        Path in = dir.resolve("x.pb");
+        dev.stride.onnx.OnnxTensors.write(in, x, "x");
+        Run ran = stride("run", plan.toString(), "--input", "x=" + in, "--output", out.toString());
+        assertEquals(0, ran.code(), ran.out() + ran.err());
+        assertTrue(ran.out().contains("y [2, 2]"), ran.out());
+        var y = dev.stride.onnx.OnnxTensors.read(out.resolve("output_0.pb"));
+        float[][] w = {{1, -2, 0.5f}, {0, 3, -1}};
+        float[] bias = {0.25f, -0.5f};
+        for (int n = 0; n < 2; n++)
+            for (int j = 0; j < 2; j++) {
+                double s = bias[j];
+                for (int k = 0; k < 3; k++) s += xv[n * 3 + k] * w[j][k];
+                assertEquals(Math.max(0, s), y.get(n, j), 1e-6);
+            }
+        // The same input as a NumPy file.
+        String header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+        header = header + " ".repeat(64 - (10 + header.length() + 1) % 64) + "\n";
+        var npy = java.nio.ByteBuffer.allocate(10 + header.length() + 24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        npy.put((byte) 0x93).put("NUMPY".getBytes()).put((byte) 1).put((byte) 0).putShort((short) header.length())
+                .put(header.getBytes());
+        for (float v : xv) npy.putFloat(v);
+        Path npyFile = dir.resolve("x.npy");
+        Files.write(npyFile, npy.array());
+        Run again = stride("run", plan.toString(), "--input", "x=" + npyFile);
+        assertEquals(0, again.code(), again.out() + again.err());
+        assertTrue(again.out().contains(String.format(java.util.Locale.ROOT, "%.6g", y.get(0))), again.out());
+        // A missing input is an error, not an exception.
+        Run missing = stride("run", plan.toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("input 'x'"), missing.err());
+    }
+
+    @Test
+    void importRefusesAnUnsupportedModelWithTheImportersReason(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("m.onnx");
+        Files.write(model, gemmReluModel("HardSwish"));
+        Run r = stride("import", model.toString(), "-o", dir.resolve("m.stride").toString(), "--batch", "1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("node 'act' (HardSwish, opset 13): unsupported"), r.err());
+        assertTrue(!Files.exists(dir.resolve("m.stride")));
+        Run noBatch = stride("import", model.toString(), "-o", dir.resolve("m.stride").toString());
+        assertEquals(1, noBatch.code());
+        assertTrue(noBatch.err().contains("symbolic ('N')"), noBatch.err());
+    }
 }
