@@ -109,6 +109,7 @@ final class ElementwiseOps {
                 case SUB -> s == 1 ? new Affine(1, -k) : new Affine(-1, k);
                 case MUL -> new Affine(k, 0);
                 case DIV -> s == 1 ? new Affine(1 / k, 0) : null;   // k / x is not affine
+                case POW, MAX, MIN -> null;                          // not affine
             };
             if (op == null) continue;
             c.output(0, c.apply(null, op, c.value(r)));
