@@ -511,7 +511,8 @@ final class ElementwiseKernels {
     private static CpuKernel affine(Affine op, CpuNode node, Tuning tune) {
         boolean simd = tune.simd();
         MemorySegment x = node.in(0), y = node.out(0);
-        float a = (float) op.scale(), c = (float) op.shift();
+        double scale = op.scale(), shift = op.shift();
+        float a = (float) scale, c = (float) shift;
         return new Blocked(node, size(y), tune.cheap()) {
             @Override void span(long from, long to) {
                 long i = from;
@@ -519,7 +520,7 @@ final class ElementwiseKernels {
                     FloatVector va = FloatVector.broadcast(S, a), vc = FloatVector.broadcast(S, c);
                     for (long end = to - S.length(); i <= end; i += S.length()) store(load(x, i).fma(va, vc), y, i);
                 }
-                for (; i < to; i++) set(y, i, Math.fma(get(x, i), a, c));
+                for (; i < to; i++) set(y, i, (float) (scale * get(x, i) + shift));
             }
         };
     }

@@ -314,7 +314,7 @@ final class TrainKernels {
             return new Blocked(node, size(mu), tune.heavy()) {
                 private double k;
 
-                @Override void prepare(RunContext ctx) { k = get(dy, 0) / batch; }
+                @Override void prepare(RunContext ctx) { k = get(dy, 0) / (double) batch; }
 
                 @Override void span(long from, long to) {
                     long i = from;
