@@ -34,12 +34,14 @@ import java.util.Set;
  *
  * <p>Vector code runs at {@link VectorConfig#SPECIES} with an explicit scalar tail; with {@link VectorConfig#SIMD}
  * off only the scalar code runs. Scalar code evaluates the reference kernel's formula in double and rounds once,
- * so a scalar result is the float reference's result.
+ * so a scalar result is the float reference's result. Transcendental functions are {@link VMath}'s, built from
+ * IEEE operations, so a result does not depend on whether the JIT has compiled the loop yet.
  *
  * <p>Threads, bit-identical for any count: elementwise loops are split in {@link #BLOCK}-element blocks, a
  * multiple of every vector length, so an element takes the vector or the scalar path by its index alone (vector
  * exp and scalar exp differ in the last bit). Sums accumulate in double, each output element by one thread in a
- * fixed order; a sum over everything adds fixed {@link #CHUNK}-element partials in chunk order.
+ * fixed order; a sum over everything adds fixed {@link #CHUNK}-element partials in chunk order; lanes are added
+ * in lane order ({@link #sum}), never by reduceLanes, whose order is unspecified.
  */
 final class ElementwiseKernels {
     private ElementwiseKernels() {}
@@ -66,10 +68,12 @@ final class ElementwiseKernels {
     /**
      * How the kernels are made: {@code simd} false for the scalar path only, and the work estimates handed to
      * {@link CpuRuntime#parallelFor}, in its unit ("flops"; a loop is split only where each share gets
-     * MIN_FLOP_PER_THREAD of them). Per element: a memory-bound pass costs ~0.1-0.3 ns in cache, so a share must be
-     * large (2^17 elements) to beat the ~15-20 us wake-up of a pool worker; exp/log/tanh cost ~1 ns (2^14 elements);
-     * the counter-based Gaussian, Box-Muller in double, ~20-40 ns (2^11). {@code scale} multiplies them: tests
-     * split small tensors with it, so the paths of every thread count run on shapes that are quick to check.
+     * MIN_FLOP_PER_THREAD of them). Per element, single thread, in cache, measured here: a memory-bound pass
+     * ~0.1-0.2 ns, so a share must be large (2^17 elements, ~15-25 us) to pay for the ~15-20 us wake-up of a pool
+     * worker; exp/tanh/sigmoid ~1 ns (2^14 elements); the Gaussian of the random ops, Box-Muller in double,
+     * ~20-40 ns (2^11). The split points follow from those costs; they are not tuned (the 2-core shared machine
+     * they were written on cannot time a second thread). {@code scale} multiplies the estimates: tests split small
+     * tensors with it, so the paths of every thread count run on shapes that are quick to check.
      */
     record Tuning(boolean simd, long scale) {
         static final Tuning DEFAULT = new Tuning(VectorConfig.SIMD, 1);
@@ -718,11 +722,11 @@ final class ElementwiseKernels {
         boolean simd = tune.simd();
         requireSupported(op.fn(), "UnaryBackward");
         int l = S.length();
-        FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
         return switch (op.fn()) {
             case RELU -> new UnaryGradLoop(node, op, tune) {
                 @Override long vector(long i, long to) {
-                    for (; i <= to - l; i += l) store(zero.blend(load(dy, i), load(x, i).compare(VectorOperators.GT, 0f)), dx, i);
+                    for (; i <= to - l; i += l)
+                        store(FloatVector.zero(S).blend(load(dy, i), load(x, i).compare(VectorOperators.GT, 0f)), dx, i);
                     return i;
                 }
             };
@@ -748,7 +752,7 @@ final class ElementwiseKernels {
                 @Override long vector(long i, long to) {
                     for (; i <= to - l; i += l) {
                         FloatVector v = load(y, i);
-                        store(load(dy, i).mul(v).mul(one.sub(v)), dx, i);
+                        store(load(dy, i).mul(v).mul(v.neg().add(1f)), dx, i);
                     }
                     return i;
                 }
@@ -757,7 +761,7 @@ final class ElementwiseKernels {
                 @Override long vector(long i, long to) {
                     for (; i <= to - l; i += l) {
                         FloatVector v = load(y, i);
-                        store(load(dy, i).mul(v.neg().fma(v, one)), dx, i);
+                        store(load(dy, i).mul(v.neg().fma(v, FloatVector.broadcast(S, 1f))), dx, i);
                     }
                     return i;
                 }
@@ -806,7 +810,7 @@ final class ElementwiseKernels {
             };
             case SIGN -> new UnaryGradLoop(node, op, tune) {      // piecewise constant
                 @Override long vector(long i, long to) {
-                    for (; i <= to - l; i += l) store(zero, dx, i);
+                    for (; i <= to - l; i += l) store(FloatVector.zero(S), dx, i);
                     return i;
                 }
             };

@@ -27,7 +27,6 @@ import dev.stride.graph.op.SoftmaxCrossEntropyBackward;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
@@ -40,7 +39,6 @@ import static dev.stride.engine.cpu.ElementwiseKernels.hi;
 import static dev.stride.engine.cpu.ElementwiseKernels.load;
 import static dev.stride.engine.cpu.ElementwiseKernels.lo;
 import static dev.stride.engine.cpu.ElementwiseKernels.set;
-import static dev.stride.engine.cpu.ElementwiseKernels.sigmoid;
 import static dev.stride.engine.cpu.ElementwiseKernels.size;
 import static dev.stride.engine.cpu.ElementwiseKernels.store;
 
@@ -193,7 +191,7 @@ final class TrainKernels {
                 @Override void span(long from, long to) {
                     long i = from;
                     if (simd) {
-                        FloatVector one = FloatVector.broadcast(S, 1f), vk = FloatVector.broadcast(S, (float) k);
+                        FloatVector vk = FloatVector.broadcast(S, (float) k);
                         for (long end = to - S.length(); i <= end; i += S.length()) {
                             FloatVector v = load(x, i);
                             store(VMath.sigmoid(v).sub(load(t, i)).mul(vk), dx, i);
@@ -269,9 +267,8 @@ final class TrainKernels {
                 @Override void span(long from, long to) {
                     long i = from;
                     if (simd) {
-                        FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
                         float kf = (float) k;
-                        // The sign of a float difference is the sign of the exact one: a - b rounds away from 0 only.
+                        // The sign of a float difference is that of the exact one: distinct floats never subtract to 0.
                         for (long end = to - S.length(); i <= end; i += S.length())
                             store(ElementwiseKernels.signum(load(a, i).sub(load(b, i))).mul(kf), da, i);
                     }

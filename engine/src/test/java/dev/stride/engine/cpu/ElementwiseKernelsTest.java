@@ -213,6 +213,16 @@ class ElementwiseKernelsTest {
                 seed, options("reduction", threads).withGradients(0, 1));
     }
 
+    @Test
+    void emptyTensorsRunAndTheirSumsAreZero() {
+        // [0, 3] op [3]: nothing to compute forward; the gradients of the [3] operands are sums over no rows.
+        CrossBackend.check(List.of(Shape.of(0, 3), Shape.of(3)), (b, x) -> List.of(
+                        b.add(x.get(0), x.get(1)), b.tanh(x.get(0)), b.prelu(x.get(0), x.get(1)),
+                        b.apply("s", new SumTo(new int[] {3}), x.get(0)),
+                        b.apply("fill", new Fill(new int[] {2, 0}, 1))), 1,
+                options("elementwise", 2).withGradients(0, 1));
+    }
+
     // ------------------------------------------------------------------------------------------ threads
 
     /** Graphs over tensors of several blocks and chunks, each with its gradients. */
