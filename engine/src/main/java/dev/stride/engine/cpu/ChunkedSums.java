@@ -45,7 +45,7 @@ final class ChunkedSums {
                     a1 = a1.add(load(x, from + i + step).sub(vc));
                 }
                 for (; i <= len - step; i += step) a0 = a0.add(load(x, from + i).sub(vc));
-                part = a0.add(a1).reduceLanes(VectorOperators.ADD);
+                part = TierStableMath.sum(a0.add(a1));
             }
             for (; i < len; i++) part += x.getAtIndex(F, from + i) - center;
             total += part;
@@ -74,7 +74,7 @@ final class ChunkedSums {
                     FloatVector d = load(x, from + i).sub(vc);
                     a0 = d.fma(d, a0);
                 }
-                part = a0.add(a1).reduceLanes(VectorOperators.ADD);
+                part = TierStableMath.sum(a0.add(a1));
             }
             for (; i < len; i++) {
                 float d = x.getAtIndex(F, from + i) - center;
@@ -112,8 +112,8 @@ final class ChunkedSums {
                     g0 = g0.add(d);
                     p0 = d.fma(load(x, from + i).sub(vc), p0);
                 }
-                sdy = g0.add(g1).reduceLanes(VectorOperators.ADD);
-                sdyx = p0.add(p1).reduceLanes(VectorOperators.ADD);
+                sdy = TierStableMath.sum(g0.add(g1));
+                sdyx = TierStableMath.sum(p0.add(p1));
             }
             for (; i < len; i++) {
                 float d = dy.getAtIndex(F, from + i);

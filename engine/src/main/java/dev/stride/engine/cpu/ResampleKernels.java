@@ -86,7 +86,7 @@ final class ResampleKernels {
         if (simd && to - from >= 2 * S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (int step = S.length(); i <= to - step; i += step) acc = acc.add(FloatVector.fromArray(S, a, i));
-            total = acc.reduceLanes(VectorOperators.ADD);
+            total = TierStableMath.sum(acc);
         }
         for (; i < to; i++) total += a[i];
         return total;
