@@ -36,6 +36,8 @@ final class PhaseSplitPlane {
     private final int[] tapOffset;    // per tap j along W: r * rowLength + q, within the row's block of phases
     private final int[][] rows;       // per output row: valid input rows, increasing
     private final int[] firstColumn;  // per output column: its first tap inside the input
+    private final int[] insideStart, insideEnd;   // per phase: its elements [start, end) lie inside the input
+    private final int vectorStart, vectorEnd;     // stride 2: elements whose both phases come from whole vectors
 
     PhaseSplitPlane(int inH, int inW, int outH, int outW, int kH, int kW, int strideH, int strideW,
                     int padTop, int padLeft, int dilationH, int dilationW) {
@@ -51,6 +53,18 @@ final class PhaseSplitPlane {
         this.rows = taps(outH, inH, kH, strideH, padTop, dilationH);
         int[][] cols = taps(outW, inW, kW, strideW, padLeft, dilationW);
         this.firstColumn = Arrays.stream(cols).mapToInt(c -> c[0]).toArray();
+        insideStart = new int[strideW];
+        insideEnd = new int[strideW];
+        for (int r = 0; r < strideW; r++) {
+            // Element u of phase r reads column u*s + r - padLeft: inside when 0 <= that < inW.
+            insideStart[r] = Math.min(rowLength, Math.max(0, Math.ceilDiv(padLeft - r, strideW)));
+            insideEnd[r] = Math.max(insideStart[r], Math.min(rowLength, Math.ceilDiv(inW + padLeft - r, strideW)));
+        }
+        // Stride 2: elements [u, u + lanes) of both phases are columns 2u - padLeft .. 2(u + lanes) - padLeft - 1,
+        // all inside the input for u in [vectorStart, vectorEnd - lanes]; fewer than lanes elements: no vectors.
+        int v0 = Math.ceilDiv(padLeft, 2), v1 = Math.min(rowLength, (inW + padLeft) / 2);
+        vectorStart = v0;
+        vectorEnd = v1 - v0 >= S.length() ? v1 : v0;
     }
 
     /**
@@ -89,48 +103,52 @@ final class PhaseSplitPlane {
     /** Input column of element {@code u} of phase {@code r} (may be outside [0, inW)). */
     private int column(int u, int r) { return u * strideW + r - padLeft; }
 
-    /** First and one-past-last element of phase {@code r} whose column is inside the input. */
-    private int firstInside(int r) { return Math.max(0, Math.ceilDiv(padLeft - r, strideW)); }
-
-    private int endInside(int r) { return Math.min(rowLength, Math.max(0, Math.ceilDiv(inW + padLeft - r, strideW))); }
+    /**
+     * A buffer for {@link #load} with every cell set to {@code fill}. The cells that lie in the padding are never
+     * written again, so the buffer keeps its fill for as long as it is only loaded into.
+     */
+    float[] newBuffer(float fill) {
+        float[] b = new float[size()];
+        Arrays.fill(b, fill);
+        return b;
+    }
 
     /**
-     * Writes the split form of the plane at float index {@code at} of {@code x} into {@code dst}. With stride 2 and
-     * {@code simd}, both phases of a stretch of 2 * lanes input columns come from two vector loads and two
-     * shuffles (even lanes, odd lanes); other strides and the edges are copied element by element.
+     * Writes the cells of the plane at float index {@code at} of {@code x} that lie inside the input into
+     * {@code dst}, a buffer from {@link #newBuffer} (its padding cells keep their fill). With stride 2 and
+     * {@code simd}, both phases of a stretch of 2 * lanes input columns come from two vector loads and two shuffles
+     * (even lanes, odd lanes); stride 1 is a bulk copy per row; other strides and the edges go element by element.
      */
-    void load(MemorySegment x, long at, float[] dst, float fill, boolean simd) {
+    void load(MemorySegment x, long at, float[] dst, boolean simd) {
         int lanes = S.length();
-        // Stride 2: phase r element u reads column 2u + r - padLeft; the stretch [v0, v1) has every column of
-        // both phases inside the input for whole vectors (columns 2u - padLeft .. 2(u + lanes) - padLeft - 1).
-        int v0 = 0, v1 = 0;
-        if (simd && strideW == 2) {
-            v0 = Math.ceilDiv(padLeft, 2);
-            v1 = v0 + Math.max(0, Math.min(rowLength - v0, (inW + padLeft - 2 * v0) / 2) / lanes * lanes);
-        }
+        boolean pairs = simd && strideW == 2 && vectorEnd > vectorStart;
         for (int i = 0; i < inH; i++) {
             long src = at + (long) i * inW;
-            for (int r = 0; r < strideW; r++) {
-                int base = rowBase(i) + r * rowLength, u0 = firstInside(r), u1 = endInside(r);
-                Arrays.fill(dst, base, base + Math.min(u0, rowLength), fill);
-                if (strideW == 1) {
-                    if (u1 > u0) MemorySegment.copy(x, F, (src + column(u0, r)) * Float.BYTES, dst, base + u0, u1 - u0);
-                } else {
-                    // Element by element outside the vector stretch [v0, v1) (empty unless stride 2 and SIMD).
-                    long c = src + column(u0, r);
-                    for (int u = u0; u < Math.min(u1, v0); u++, c += strideW) dst[base + u] = x.getAtIndex(F, c);
-                    c = src + column(Math.max(u0, v1), r);
-                    for (int u = Math.max(u0, v1); u < u1; u++, c += strideW) dst[base + u] = x.getAtIndex(F, c);
-                }
-                Arrays.fill(dst, base + Math.min(rowLength, Math.max(u0, u1)), base + rowLength, fill);
+            int row = rowBase(i);
+            if (strideW == 1) {
+                if (insideEnd[0] > insideStart[0])
+                    MemorySegment.copy(x, F, (src + column(insideStart[0], 0)) * Float.BYTES, dst, row + insideStart[0],
+                            insideEnd[0] - insideStart[0]);
+                continue;
             }
-            int even = rowBase(i), odd = even + rowLength;
-            for (int u = v0; u < v1; u += lanes) {
-                long b = (src + 2L * u - padLeft) * Float.BYTES;
-                FloatVector lo = FloatVector.fromMemorySegment(S, x, b, NATIVE);
-                FloatVector hi = FloatVector.fromMemorySegment(S, x, b + (long) lanes * Float.BYTES, NATIVE);
-                lo.rearrange(EVEN_LANES, hi).intoArray(dst, even + u);
-                lo.rearrange(ODD_LANES, hi).intoArray(dst, odd + u);
+            for (int r = 0; r < strideW; r++) {
+                int base = row + r * rowLength, u0 = insideStart[r], u1 = insideEnd[r];
+                int skip0 = pairs ? vectorStart : u1, skip1 = pairs ? vectorEnd : u1;   // [skip0, skip1): vectors
+                long c = src + column(u0, r);
+                for (int u = u0; u < Math.min(u1, skip0); u++, c += strideW) dst[base + u] = x.getAtIndex(F, c);
+                c = src + column(Math.max(u0, skip1), r);
+                for (int u = Math.max(u0, skip1); u < u1; u++, c += strideW) dst[base + u] = x.getAtIndex(F, c);
+            }
+            if (pairs) {
+                int even = row, odd = row + rowLength;
+                for (int v = vectorStart; v < vectorEnd; v += lanes) {
+                    int u = Math.min(v, vectorEnd - lanes);   // the last vector overlaps: equal values rewritten
+                    long b = (src + 2L * u - padLeft) * Float.BYTES;
+                    FloatVector lo = FloatVector.fromMemorySegment(S, x, b, NATIVE);
+                    FloatVector hi = FloatVector.fromMemorySegment(S, x, b + (long) lanes * Float.BYTES, NATIVE);
+                    lo.rearrange(EVEN_LANES, hi).intoArray(dst, even + u);
+                    lo.rearrange(ODD_LANES, hi).intoArray(dst, odd + u);
+                }
             }
         }
     }
@@ -146,7 +164,7 @@ final class PhaseSplitPlane {
             long dst = at + (long) i * inW;
             for (int c = reached; c < inW; c++) dx.setAtIndex(F, dst + c, 0f);
             for (int r = 0; r < strideW; r++) {
-                int base = rowBase(i) + r * rowLength, u0 = firstInside(r), u1 = endInside(r);
+                int base = rowBase(i) + r * rowLength, u0 = insideStart[r], u1 = insideEnd[r];
                 if (u1 <= u0) continue;
                 if (strideW == 1) {
                     MemorySegment.copy(src, base + u0, dx, F, (dst + column(u0, r)) * Float.BYTES, u1 - u0);

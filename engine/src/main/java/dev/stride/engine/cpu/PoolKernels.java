@@ -92,10 +92,12 @@ final class PoolKernels {
         int[] lanes;
         float[] row;
 
-        PlaneScratch(long inPlane, long outPlane, int splitSize) {
+        PlaneScratch(long inPlane, long outPlane, int splitSize) { this(inPlane, outPlane, new float[splitSize]); }
+
+        PlaneScratch(long inPlane, long outPlane, float[] split) {
             this.inPlane = inPlane;
             this.outPlane = outPlane;
-            this.split = new float[splitSize];
+            this.split = split;
         }
     }
 
@@ -139,7 +141,7 @@ final class PoolKernels {
         }
 
         PlaneScratch newScratch(long inPlane, long outPlane) {
-            PlaneScratch s = new PlaneScratch(inPlane, outPlane, g.size());
+            PlaneScratch s = new PlaneScratch(inPlane, outPlane, g.newBuffer(Float.NEGATIVE_INFINITY));
             s.acc = new double[Math.toIntExact(inPlane)];
             s.lanes = new int[S.length()];
             return s;
@@ -151,7 +153,7 @@ final class PoolKernels {
         }
 
         void forward(MemorySegment x, long xAt, MemorySegment y, long yAt, float[] s) {
-            g.load(x, xAt, s, Float.NEGATIVE_INFINITY, simd);
+            g.load(x, xAt, s, simd);
             int outW = g.outW(), step = S.length();
             int[] taps = g.tapOffsets();
             boolean vector = simd && outW >= step;
@@ -193,7 +195,7 @@ final class PoolKernels {
             float[] split = s.split;
             double[] acc = s.acc;
             int[] lanes = s.lanes;
-            g.load(x, xAt, split, Float.NEGATIVE_INFINITY, simd);
+            g.load(x, xAt, split, simd);
             Arrays.fill(acc, 0);
             int outW = g.outW(), inW = g.inW, strideW = g.strideW, padLeft = g.padLeft, step = S.length();
             int[] taps = g.tapOffsets(), first = g.firstColumns();
@@ -278,14 +280,15 @@ final class PoolKernels {
             }
         }
 
+        /** The split buffer: zeros in its padding for the forward; the backward zeroes it as an accumulator. */
         PlaneScratch newScratch(long inPlane, long outPlane) {
-            PlaneScratch s = new PlaneScratch(inPlane, outPlane, g.size());
+            PlaneScratch s = new PlaneScratch(inPlane, outPlane, g.newBuffer(0f));
             s.row = new float[g.outW()];
             return s;
         }
 
         void forward(MemorySegment x, long xAt, MemorySegment y, long yAt, float[] s) {
-            g.load(x, xAt, s, 0f, simd);
+            g.load(x, xAt, s, simd);
             int outW = g.outW(), step = S.length();
             int[] taps = g.tapOffsets();
             boolean vector = simd && outW >= step;
