@@ -1,0 +1,217 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.engine.Tensor;
+import dev.stride.graph.DType;
+import dev.stride.graph.PoolSpec;
+import dev.stride.graph.Shape;
+import dev.stride.graph.Value;
+import dev.stride.graph.op.AdaptiveAvgPool2d;
+import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
+import dev.stride.graph.op.AvgPool2d;
+import dev.stride.graph.op.AvgPool2dBackward;
+import dev.stride.graph.op.BatchNorm2dBackward;
+import dev.stride.graph.op.BatchNorm2dInfer;
+import dev.stride.graph.op.BatchNorm2dInferBackward;
+import dev.stride.graph.op.BatchNorm2dTrain;
+import dev.stride.graph.op.MaxPool2d;
+import dev.stride.graph.op.MaxPool2dBackward;
+import dev.stride.graph.op.Upsample2d;
+import dev.stride.graph.op.Upsample2dBackward;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The cpu pooling, resizing and batch-norm kernels against the float64 reference ({@link CrossBackend}: forward and
+ * the gradient of every differentiable input, which runs the backward ops' cpu kernels, at 1 and 2 threads), and
+ * their other paths ({@link KernelPaths}: scalar, 128-bit, and 2 threads bit-identical to 1 on shapes large enough
+ * to be split).
+ */
+class PoolKernelsTest {
+    private static final KernelPaths.Family POOL = PoolKernels::register;
+
+    private static CrossBackend.Options opts(String tol, int threads, Class<?>... ops) {
+        return CrossBackend.Options.forward(tol, ops).withThreads(threads);
+    }
+
+    // ---------------------------------------------------------------------------------------------- max pool
+
+    /** Pads within kernel/2 and an input at least one dilated window long: always a valid configuration. */
+    private static PoolSpec maxSpec(int kH, int kW, int sH, int sW, int dH, int dW, int pads, boolean ceil) {
+        return PoolSpec.of(kH, kW).stride(sH, sW).dilation(dH, dW).ceilMode(ceil)
+                .pad(Math.min(pads & 1, kH / 2), Math.min(pads >> 1 & 1, kW / 2), Math.min(pads >> 2 & 1, kH / 2),
+                        Math.min(pads >> 3 & 1, kW / 2));
+    }
+
+    @Property(tries = 60)
+    void maxPoolMatchesTheReference(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 3) int c,
+                                    @ForAll @IntRange(min = 1, max = 3) int kH, @ForAll @IntRange(min = 1, max = 3) int kW,
+                                    @ForAll @IntRange(min = 1, max = 4) int sH, @ForAll @IntRange(min = 1, max = 4) int sW,
+                                    @ForAll @IntRange(min = 1, max = 2) int dH, @ForAll @IntRange(min = 1, max = 2) int dW,
+                                    @ForAll @IntRange(min = 0, max = 15) int pads, @ForAll boolean ceil,
+                                    @ForAll @IntRange(min = 0, max = 6) int extraH, @ForAll @IntRange(min = 0, max = 40) int extraW,
+                                    @ForAll @IntRange(min = 1, max = 2) int threads) {
+        PoolSpec p = maxSpec(kH, kW, sH, sW, dH, dW, pads, ceil);
+        Shape s = Shape.of(n, c, dH * (kH - 1) + 1 + extraH, dW * (kW - 1) + 1 + extraW);
+        CrossBackend.check(List.of(s), (b, x) -> List.of(b.maxPool2d(x.getFirst(), p)), 31L * kH + extraW,
+                opts("pool", threads, MaxPool2d.class, MaxPool2dBackward.class).withGradients(0));
+    }
+
+    /**
+     * Inputs from {-1, 0, 1} (and signed zeros): most windows have tied maxima, and a gradient routed to another
+     * tie than the reference's first-in-row-major-order would differ by a whole dy.
+     */
+    @Property(tries = 30)
+    void maxPoolGradientGoesToTheReferencesTie(@ForAll @IntRange(min = 1, max = 3) int k, @ForAll @IntRange(min = 1, max = 3) int s,
+                                               @ForAll @IntRange(min = 0, max = 15) int pads, @ForAll boolean ceil,
+                                               @ForAll @IntRange(min = 0, max = 30) int extra, @ForAll long seed) {
+        PoolSpec p = maxSpec(k, k, s, s, 1, 1, pads, ceil);
+        Shape shape = Shape.of(1, 2, k + extra / 3, k + extra);
+        Tensor x = Tensor.zeros(DType.F32, shape);
+        Random r = new Random(seed);
+        float[] values = {-1f, 0f, -0f, 1f};
+        for (long i = 0; i < x.size(); i++) x.set(i, values[r.nextInt(values.length)]);
+        CrossBackend.check(List.of(shape), (b, xs) -> List.of(b.maxPool2d(xs.getFirst(), p)), seed,
+                opts("pool", 1, MaxPool2d.class, MaxPool2dBackward.class).withGradients(0).withInput(0, x));
+    }
+
+    // ---------------------------------------------------------------------------------------------- average pools
+
+    @Property(tries = 60)
+    void avgPoolMatchesTheReference(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 3) int c,
+                                    @ForAll @IntRange(min = 1, max = 4) int kH, @ForAll @IntRange(min = 1, max = 4) int kW,
+                                    @ForAll @IntRange(min = 1, max = 5) int sH, @ForAll @IntRange(min = 1, max = 5) int sW,
+                                    @ForAll @IntRange(min = 0, max = 15) int pads, @ForAll boolean ceil,
+                                    @ForAll boolean countIncludePad,
+                                    @ForAll @IntRange(min = 0, max = 6) int extraH, @ForAll @IntRange(min = 0, max = 40) int extraW,
+                                    @ForAll @IntRange(min = 1, max = 2) int threads) {
+        PoolSpec p = maxSpec(kH, kW, sH, sW, 1, 1, pads, ceil).countIncludePad(countIncludePad);
+        Shape s = Shape.of(n, c, kH + extraH, kW + extraW);
+        CrossBackend.check(List.of(s), (b, x) -> List.of(b.avgPool2d(x.getFirst(), p)), 7L * kW + extraH,
+                opts("pool", threads, AvgPool2d.class, AvgPool2dBackward.class).withGradients(0));
+    }
+
+    @Property(tries = 50)
+    void adaptiveAvgPoolMatchesTheReference(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 3) int c,
+                                            @ForAll @IntRange(min = 1, max = 20) int h, @ForAll @IntRange(min = 1, max = 40) int w,
+                                            @ForAll @IntRange(min = 1, max = 9) int outH, @ForAll @IntRange(min = 1, max = 24) int outW,
+                                            @ForAll @IntRange(min = 1, max = 2) int threads) {
+        // Bins overlap when the output does not divide the input, and repeat cells when it is larger.
+        CrossBackend.check(List.of(Shape.of(n, c, h, w)), (b, x) -> List.of(b.adaptiveAvgPool2d(x.getFirst(), outH, outW)),
+                h * 41L + w, opts("pool", threads, AdaptiveAvgPool2d.class, AdaptiveAvgPool2dBackward.class).withGradients(0));
+    }
+
+    // ---------------------------------------------------------------------------------------------- resizing
+
+    @Property(tries = 60)
+    void upsampleMatchesTheReference(@ForAll @IntRange(min = 1, max = 2) int n, @ForAll @IntRange(min = 1, max = 3) int c,
+                                     @ForAll @IntRange(min = 1, max = 12) int h, @ForAll @IntRange(min = 1, max = 20) int w,
+                                     @ForAll @IntRange(min = 1, max = 25) int outH, @ForAll @IntRange(min = 1, max = 45) int outW,
+                                     @ForAll boolean bilinear, @ForAll boolean alignCorners,
+                                     @ForAll @IntRange(min = 1, max = 2) int threads) {
+        Upsample2d.Mode mode = bilinear ? Upsample2d.Mode.BILINEAR : Upsample2d.Mode.NEAREST;
+        boolean align = bilinear && alignCorners;
+        CrossBackend.check(List.of(Shape.of(n, c, h, w)), (b, x) -> List.of(b.upsample(x.getFirst(), mode, outH, outW, align)),
+                outH * 53L + outW, opts("pool", threads, Upsample2d.class, Upsample2dBackward.class).withGradients(0));
+    }
+
+    // ---------------------------------------------------------------------------------------------- batch norm
+
+    /** Batch statistics: y, mean and variance forward; dx, dgamma, dbeta through BatchNorm2dBackward. */
+    @Property(tries = 50)
+    void batchNormTrainMatchesTheReference(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 5) int c,
+                                           @ForAll @IntRange(min = 1, max = 13) int h, @ForAll @IntRange(min = 1, max = 21) int w,
+                                           @ForAll @IntRange(min = 1, max = 2) int threads) {
+        List<Shape> shapes = List.of(Shape.of(n, c, h, w), Shape.of(c), Shape.of(c));
+        CrossBackend.check(shapes, (b, x) -> b.applyAll("bn", new BatchNorm2dTrain(1e-5), x.get(0), x.get(1), x.get(2)),
+                n * 97L + h * w, opts("norm", threads, BatchNorm2dTrain.class));
+        CrossBackend.check(shapes, (b, x) -> List.of(b.applyAll("bn", new BatchNorm2dTrain(1e-5), x.get(0), x.get(1), x.get(2)).getFirst()),
+                n * 97L + h * w + 1, opts("norm", threads, BatchNorm2dTrain.class, BatchNorm2dBackward.class).withGradients(0, 1, 2));
+    }
+
+    /** A channel mean far from zero: the statistics and the output must not lose it to cancellation. */
+    @Test
+    void batchNormTrainKeepsPrecisionWithALargeMean() {
+        Shape s = Shape.of(4, 3, 9, 11);
+        Tensor x = Tensor.zeros(DType.F32, s);
+        Random r = new Random(5);
+        for (long i = 0; i < x.size(); i++) x.set(i, (float) (1000 + 0.01 * (r.nextDouble() * 2 - 1)));
+        List<Shape> shapes = List.of(s, Shape.of(3), Shape.of(3));
+        CrossBackend.check(shapes, (b, xs) -> b.applyAll("bn", new BatchNorm2dTrain(1e-5), xs.get(0), xs.get(1), xs.get(2)),
+                5, opts("norm", 1, BatchNorm2dTrain.class).withInput(0, x));
+    }
+
+    @Property(tries = 40)
+    void batchNormInferMatchesTheReference(@ForAll @IntRange(min = 1, max = 3) int n, @ForAll @IntRange(min = 1, max = 5) int c,
+                                           @ForAll @IntRange(min = 1, max = 13) int h, @ForAll @IntRange(min = 1, max = 21) int w,
+                                           @ForAll @IntRange(min = 1, max = 2) int threads) {
+        List<Shape> shapes = List.of(Shape.of(n, c, h, w), Shape.of(c), Shape.of(c), Shape.of(c), Shape.of(c));
+        Tensor var = Tensor.zeros(DType.F32, Shape.of(c));
+        for (int i = 0; i < c; i++) var.set(i, 0.25f + 0.5f * i);   // a variance must be positive
+        CrossBackend.check(shapes, (b, x) -> List.of(b.apply("bn", new BatchNorm2dInfer(1e-5), x.toArray(Value[]::new))),
+                n * 13L + w, opts("norm", threads, BatchNorm2dInfer.class, BatchNorm2dInferBackward.class)
+                        .withGradients(0, 1, 2).withInput(4, var));
+    }
+
+    // ---------------------------------------------------------------------------------------------- other paths
+
+    /**
+     * Every kernel of the family on shapes large enough to be split over two threads: bit-identical to one thread,
+     * and the scalar and 128-bit paths agree with the default.
+     */
+    @Test
+    void pathsAgreeAndThreadsDoNotChangeBits() {
+        Shape x = Shape.of(2, 8, 67, 93);
+        MaxPool2d max = new MaxPool2d(3, 3, 2, 2, 1, 0, 1, 1, 1, 2, true);
+        AvgPool2d avg = new AvgPool2d(3, 2, 2, 1, 1, 1, 0, 1, true, false);
+        Shape pooled = max.inferShapes(List.of(x)).getFirst(), avgOut = avg.inferShapes(List.of(x)).getFirst();
+        KernelPaths.checkPaths(List.of(x, pooled, avgOut), (b, v) -> List.of(
+                        b.apply("max", max, v.get(0)),
+                        b.apply("max_grad", new MaxPool2dBackward(3, 3, 2, 2, 1, 0, 1, 1, 1, 2, true), v.get(0), v.get(1)),
+                        b.apply("avg", avg, v.get(0)),
+                        b.apply("avg_grad", new AvgPool2dBackward(3, 2, 2, 1, 1, 1, 0, 1, true, false, 67, 93), v.get(2))),
+                1, Map.of(), "pool", List.of(MaxPool2d.class, MaxPool2dBackward.class, AvgPool2d.class, AvgPool2dBackward.class),
+                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), POOL);
+    }
+
+    @Test
+    void resizePathsAgreeAndThreadsDoNotChangeBits() {
+        Shape x = Shape.of(2, 8, 41, 57);
+        KernelPaths.checkPaths(List.of(x, Shape.of(2, 8, 7, 9), Shape.of(2, 8, 83, 101)), (b, v) -> List.of(
+                        b.adaptiveAvgPool2d(v.get(0), 7, 9),
+                        b.apply("adaptive_grad", new AdaptiveAvgPool2dBackward(41, 57), v.get(1)),
+                        b.upsample(v.get(0), Upsample2d.Mode.NEAREST, 83, 101, false),
+                        b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 83, 101, true),
+                        b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 30, 70, false),
+                        b.apply("up_grad", new Upsample2dBackward(Upsample2d.Mode.BILINEAR, 41, 57, false), v.get(2)),
+                        b.apply("near_grad", new Upsample2dBackward(Upsample2d.Mode.NEAREST, 41, 57, false), v.get(2))),
+                2, Map.of(), "pool", List.of(AdaptiveAvgPool2d.class, AdaptiveAvgPool2dBackward.class, Upsample2d.class,
+                        Upsample2dBackward.class),
+                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), POOL);
+    }
+
+    @Test
+    void batchNormPathsAgreeAndThreadsDoNotChangeBits() {
+        Shape x = Shape.of(4, 16, 45, 47);
+        Shape ch = Shape.of(16);
+        Tensor var = Tensor.zeros(DType.F32, ch);
+        for (int i = 0; i < 16; i++) var.set(i, 0.1f + i);
+        KernelPaths.checkPaths(List.of(x, ch, ch, ch, var.shape(), x), (b, v) -> {
+                    List<Value> bn = b.applyAll("bn", new BatchNorm2dTrain(1e-5), v.get(0), v.get(1), v.get(2));
+                    List<Value> grad = b.applyAll("bn_grad", new BatchNorm2dBackward(1e-5), v.get(0), v.get(1), bn.get(1), bn.get(2), v.get(5));
+                    Value infer = b.apply("bn_infer", new BatchNorm2dInfer(1e-5), v.get(0), v.get(1), v.get(2), v.get(3), v.get(4));
+                    List<Value> inferGrad = b.applyAll("bn_infer_grad", new BatchNorm2dInferBackward(1e-5), v.get(0), v.get(1), v.get(3), v.get(4), v.get(5));
+                    return List.of(bn.get(0), bn.get(1), bn.get(2), grad.get(0), grad.get(1), grad.get(2), infer,
+                            inferGrad.get(0), inferGrad.get(1), inferGrad.get(2));
+                }, 3, Map.of(4, var), "norm", List.of(BatchNorm2dTrain.class, BatchNorm2dBackward.class, BatchNorm2dInfer.class,
+                        BatchNorm2dInferBackward.class),
+                out -> assertEquals(10, out.size()), POOL);
+    }
+}
