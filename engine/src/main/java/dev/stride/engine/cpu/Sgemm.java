@@ -208,6 +208,22 @@ public final class Sgemm {
         return new PackedA(data, m, k, mr, kc, describe());
     }
 
+    /**
+     * Packs op(A) again into the storage of {@code into}, which this geometry packed from an operand of the same
+     * size: a weight written by every training step is re-packed without allocating. Callers must not re-pack
+     * while a multiplication reads {@code into}.
+     */
+    public void repackA(Matrix a, PackedA into) {
+        if (into.mr != mr || into.kc != kc)
+            throw new IllegalArgumentException("A was packed for '" + into.geometry + "', this is '" + describe() + "'");
+        a.check("A", into.m, into.k);
+        int kStep = kcFor(into.k);
+        for (int p = 0; p < into.k; p += kStep) {
+            int kcb = Math.min(kStep, into.k - p);
+            packA(a, 0, into.m, p, kcb, into.m, into.data, (int) ((long) p * roundUp(into.m, mr)));
+        }
+    }
+
     /** Packs op(B), k x n, once, for every later call with this geometry. */
     public PackedB packB(Matrix b, int k, int n) {
         checkDims(1, n, k);

@@ -1,0 +1,124 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.graph.op.Conv2d;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Conv2d forward through GEMM ({@link ConvGeometry}): for each image, group and tile of output pixels,
+ * y_g[og, tile] = W_g[og, K] x col[K, tile], then the node's {@link Epilogue} (bias, folded batch norm,
+ * activation) on each output row of the tile while it is in cache. W_g is packed once per weight change
+ * ({@link PackedFilters}); col is written by {@link Im2col} into per-worker scratch, or, for a pointwise
+ * convolution ({@link ConvGeometry#pointwise()}: the "gemm1x1" algorithm), is the input itself.
+ *
+ * <p>Threads: the (image, group, tile) items are shared out whole, each computed with its worker's
+ * single-threaded GEMM; when there are fewer items than threads (one image, one tile), each item's GEMM is split
+ * instead. Either way every output element is computed by one thread in the same order, so the result does not
+ * depend on the thread count.
+ */
+final class Im2colGemmConv {
+    /**
+     * Scratch per worker for a column tile. A tile of this size is written by im2col and read back by the GEMM's
+     * packing while it is still in L2/L3.
+     */
+    static final long COLUMN_TILE_BYTES = 512 * 1024;
+
+    /**
+     * The tile budget kernels are built with: {@link #COLUMN_TILE_BYTES}, lowered by tests to reach the multi-tile
+     * paths with small shapes.
+     */
+    static volatile long tileBytes = COLUMN_TILE_BYTES;
+
+    private final ConvGeometry g;
+    private final boolean pointwise, simd;
+    private final CpuRuntime rt;
+    private final MemorySegment x, y;
+    private final ColumnTiles tiles;
+    private final PackedFilters filters;
+    private final Epilogue epilogue;
+    private final MemorySegment[] col;             // per worker; null when pointwise
+    private final Sgemm.Matrix[] colMatrix;        // per worker: col as the GEMM's B
+    private final Sgemm.Matrix[] inputMatrix;      // per item when pointwise: the input tile as B
+    private final int items;
+    private final long flops;
+    private final CpuRuntime.RangeTask share;
+
+    private Im2colGemmConv(Conv2d op, CpuNode node, boolean pointwise) {
+        g = new ConvGeometry(node.inShape(0), node.inShape(1), node.outShape(0), op.strideH(), op.strideW(),
+                op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(), op.groups());
+        if (pointwise && !g.pointwise())
+            throw new IllegalStateException("algorithm '" + ConvChooser.GEMM_1X1 + "' needs a 1x1 kernel, stride 1 and"
+                    + " no padding; node '" + node.name() + "' is " + g);
+        this.pointwise = pointwise;
+        this.simd = VectorConfig.SIMD;
+        rt = node.runtime();
+        x = node.in(0);
+        y = node.out(0);
+        Sgemm geometry = rt.gemmGeometry();
+        tiles = ColumnTiles.of(g.plane, g.k, geometry.nr(), tileBytes);
+        Sgemm.Matrix[] w = new Sgemm.Matrix[g.groups];
+        int[] rows = new int[g.groups], cols = new int[g.groups];
+        for (int grp = 0; grp < g.groups; grp++) {
+            w[grp] = Sgemm.Matrix.of(node.in(1), g.wAt(grp), g.k);
+            rows[grp] = g.og;
+            cols[grp] = g.k;
+        }
+        filters = new PackedFilters(geometry, node.watch(1), w, rows, cols);
+        epilogue = node.epilogue(2);
+        items = g.n * g.groups * tiles.count();
+        flops = (long) g.n * g.flopsPerImage();
+        if (pointwise) {
+            col = null;
+            colMatrix = null;
+            inputMatrix = new Sgemm.Matrix[items];
+            for (int i = 0; i < items; i++) {
+                int t = i % tiles.count(), ng = i / tiles.count();
+                inputMatrix[i] = Sgemm.Matrix.of(x, g.xAt(ng / g.groups, ng % g.groups) + tiles.from(t), g.plane);
+            }
+        } else {
+            col = new MemorySegment[rt.threads()];
+            colMatrix = new Sgemm.Matrix[rt.threads()];
+            for (int t = 0; t < col.length; t++) {
+                col[t] = rt.scratch((long) g.k * tiles.width() * Float.BYTES);
+                colMatrix[t] = Sgemm.Matrix.of(col[t], 0, tiles.width());
+            }
+            inputMatrix = null;
+        }
+        share = (worker, from, to) -> {
+            for (int i = from; i < to; i++) item(i, worker, rt.gemmOf(worker));
+        };
+    }
+
+    /** The kernel; {@code pointwise} selects the "gemm1x1" algorithm (the input is the column matrix). */
+    static CpuKernel create(Conv2d op, CpuNode node, boolean pointwise) {
+        Im2colGemmConv k = new Im2colGemmConv(op, node, pointwise);
+        return ctx -> k.run();
+    }
+
+    private void run() {
+        epilogue.refresh();
+        filters.refresh();
+        if (items >= rt.threads()) {
+            rt.parallelFor(items, flops, share);
+        } else {
+            for (int i = 0; i < items; i++) item(i, 0, null);
+        }
+    }
+
+    /** Item i = (image, group, tile); {@code gemm} null: the runtime's multi-threaded GEMM. */
+    private void item(int i, int worker, Sgemm gemm) {
+        int t = i % tiles.count(), ng = i / tiles.count(), grp = ng % g.groups, img = ng / g.groups;
+        int j0 = tiles.from(t), nt = tiles.to(t) - j0;
+        Sgemm.Matrix b;
+        if (pointwise) {
+            b = inputMatrix[i];
+        } else {
+            Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, j0, j0 + nt, col[worker], 0, tiles.width(), simd);
+            b = colMatrix[worker];
+        }
+        long cAt = g.yAt(img, grp) + j0;
+        if (gemm != null) gemm.multiply(g.og, nt, g.k, 1f, filters.get(grp), b, 0f, y, cAt, g.plane);
+        else rt.gemm(g.og, nt, g.k, 1f, filters.get(grp), b, 0f, y, cAt, g.plane);
+        for (int r = 0; r < g.og; r++) epilogue.apply(y, cAt + (long) r * g.plane, grp * g.og + r, nt);
+    }
+}
