@@ -24,6 +24,9 @@ final class ConvGeometry {
     final int[] oyLo, oyHi;
     /** For kernel column kx, the output columns ox in [oxLo[kx], oxHi[kx]) read inside [0, W). */
     final int[] oxLo, oxHi;
+    /** When {@link #shifted()}: per column-matrix row, see {@link #rowOffset}, {@link #validFrom}, {@link #validTo}. */
+    private final long[] rowOffset;
+    private final int[] validFrom, validTo;
 
     ConvGeometry(Shape x, Shape weight, Shape y, int sh, int sw, int pt, int pl, int dh, int dw, int groups) {
         n = x.dim(0); c = x.dim(1); h = x.dim(2); w = x.dim(3);
@@ -39,7 +42,36 @@ final class ConvGeometry {
         for (int t = 0; t < kh; t++) range(t * dh - pt, sh, h, ho, oyLo, oyHi, t);
         oxLo = new int[kw]; oxHi = new int[kw];
         for (int t = 0; t < kw; t++) range(t * dw - pl, sw, w, wo, oxLo, oxHi, t);
+        boolean shifted = shifted();
+        rowOffset = new long[shifted ? k : 0];
+        validFrom = new int[shifted ? k : 0];
+        validTo = new int[shifted ? k : 0];
+        for (int r = 0; shifted && r < k; r++) {
+            int ci = r / (kh * kw), ky = r / kw % kh, kx = r % kw;
+            int shift = (ky * dh - pt) * w + kx * dw - pl;
+            rowOffset[r] = (long) ci * h * w + shift;
+            validFrom[r] = Math.max(oyLo[ky] * wo, -shift);
+            validTo[r] = Math.min(oyHi[ky] * wo, h * w - shift);
+        }
     }
+
+    /**
+     * Stride 1 and an output as wide as the input (the "same" layers of VGG and ResNet): output pixel j of
+     * column-matrix row r = (ci, ky, kx) reads input element {@link #rowOffset}(r) + j of the group, so each row
+     * is one shifted copy of an input plane, valid (inside the input rows) for j in [validFrom(r), validTo(r))
+     * except the columns ox outside [oxLo[kx], oxHi[kx]) of each output row, which the shift wrapped around to
+     * the neighbouring input row.
+     */
+    boolean shifted() { return sh == 1 && sw == 1 && wo == w; }
+
+    /** See {@link #shifted()}: float offset of row r's source from the group's channel 0, as if j = 0. */
+    long rowOffset(int r) { return rowOffset[r]; }
+
+    /** See {@link #shifted()}: the first output pixel of row r whose input row is inside (and in the plane). */
+    int validFrom(int r) { return validFrom[r]; }
+
+    /** See {@link #shifted()}: one past the last such pixel (may be below validFrom: none). */
+    int validTo(int r) { return validTo[r]; }
 
     /** The outputs i in [0, outN) with 0 <= i*s + off < inN, as [lo[t], hi[t]); empty as lo == hi. */
     private static void range(int off, int s, int inN, int outN, int[] lo, int[] hi, int t) {

@@ -8,8 +8,10 @@ import java.lang.foreign.MemorySegment;
  * Conv2d forward through GEMM ({@link ConvGeometry}): for each image, group and tile of output pixels,
  * y_g[og, tile] = W_g[og, K] x col[K, tile], then the node's {@link Epilogue} (bias, folded batch norm,
  * activation) on each output row of the tile while it is in cache. W_g is packed once per weight change
- * ({@link PackedFilters}); col is written by {@link Im2col} into per-worker scratch, or, for a pointwise
- * convolution ({@link ConvGeometry#pointwise()}: the "gemm1x1" algorithm), is the input itself.
+ * ({@link PackedFilters}); col is per-worker scratch, written straight into the GEMM's packed-B layout for a
+ * {@link ConvGeometry#shifted() shifted} convolution ({@link Im2colPanels}: the GEMM does not pack it again),
+ * row-major otherwise ({@link Im2col}); for a pointwise convolution ({@link ConvGeometry#pointwise()}: the
+ * "gemm1x1" algorithm) it is the input itself.
  *
  * <p>Threads: the (image, group, tile) items are shared out whole, each computed with its worker's
  * single-threaded GEMM; when there are fewer items than threads (one image, one tile), each item's GEMM is split
@@ -36,8 +38,11 @@ final class Im2colGemmConv {
     private final ColumnTiles tiles;
     private final PackedFilters filters;
     private final Epilogue epilogue;
-    private final MemorySegment[] col;             // per worker; null when pointwise
-    private final Sgemm.Matrix[] colMatrix;        // per worker: col as the GEMM's B
+    private final boolean panels;                  // shifted: col as packed B
+    private final Sgemm.PackedB[] col, lastCol;    // per worker, for full tiles and the last, when panels
+    private final int blockRows;                   // the GEMM's K block for K, which the packed layout follows
+    private final MemorySegment[] rowMajor;        // per worker, when neither pointwise nor panels
+    private final Sgemm.Matrix[] rowMajorMatrix;
     private final Sgemm.Matrix[] inputMatrix;      // per item when pointwise: the input tile as B
     private final int items;
     private final long flops;
@@ -67,22 +72,27 @@ final class Im2colGemmConv {
         epilogue = node.epilogue(2);
         items = g.n * g.groups * tiles.count();
         flops = (long) g.n * g.flopsPerImage();
-        if (pointwise) {
-            col = null;
-            colMatrix = null;
-            inputMatrix = new Sgemm.Matrix[items];
-            for (int i = 0; i < items; i++) {
-                int t = i % tiles.count(), ng = i / tiles.count();
-                inputMatrix[i] = Sgemm.Matrix.of(x, g.xAt(ng / g.groups, ng % g.groups) + tiles.from(t), g.plane);
+        blockRows = geometry.kcFor(g.k);
+        panels = !pointwise && g.shifted();
+        int workers = rt.threads();
+        col = panels ? new Sgemm.PackedB[workers] : null;
+        lastCol = panels ? new Sgemm.PackedB[workers] : null;
+        rowMajor = !pointwise && !panels ? new MemorySegment[workers] : null;
+        rowMajorMatrix = rowMajor != null ? new Sgemm.Matrix[workers] : null;
+        int lastWidth = tiles.to(tiles.count() - 1) - tiles.from(tiles.count() - 1);
+        for (int t = 0; t < workers; t++) {
+            if (panels) {
+                col[t] = geometry.emptyB(g.k, tiles.width());
+                lastCol[t] = lastWidth == tiles.width() ? col[t] : geometry.emptyB(g.k, lastWidth);
+            } else if (rowMajor != null) {
+                rowMajor[t] = rt.scratch((long) g.k * tiles.width() * Float.BYTES);
+                rowMajorMatrix[t] = Sgemm.Matrix.of(rowMajor[t], 0, tiles.width());
             }
-        } else {
-            col = new MemorySegment[rt.threads()];
-            colMatrix = new Sgemm.Matrix[rt.threads()];
-            for (int t = 0; t < col.length; t++) {
-                col[t] = rt.scratch((long) g.k * tiles.width() * Float.BYTES);
-                colMatrix[t] = Sgemm.Matrix.of(col[t], 0, tiles.width());
-            }
-            inputMatrix = null;
+        }
+        inputMatrix = pointwise ? new Sgemm.Matrix[items] : null;
+        for (int i = 0; pointwise && i < items; i++) {
+            int t = i % tiles.count(), ng = i / tiles.count();
+            inputMatrix[i] = Sgemm.Matrix.of(x, g.xAt(ng / g.groups, ng % g.groups) + tiles.from(t), g.plane);
         }
         share = (worker, from, to) -> {
             for (int i = from; i < to; i++) item(i, worker, rt.gemmOf(worker));
@@ -109,12 +119,16 @@ final class Im2colGemmConv {
     private void item(int i, int worker, Sgemm gemm) {
         int t = i % tiles.count(), ng = i / tiles.count(), grp = ng % g.groups, img = ng / g.groups;
         int j0 = tiles.from(t), nt = tiles.to(t) - j0;
-        Sgemm.Matrix b;
+        Sgemm.OperandB b;
         if (pointwise) {
             b = inputMatrix[i];
+        } else if (panels) {
+            Sgemm.PackedB packed = t == tiles.count() - 1 ? lastCol[worker] : col[worker];
+            Im2colPanels.fill(g, x, g.xAt(img, grp), j0, j0 + nt, packed, blockRows, simd);
+            b = packed;
         } else {
-            Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, j0, j0 + nt, col[worker], 0, tiles.width(), simd);
-            b = colMatrix[worker];
+            Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, j0, j0 + nt, rowMajor[worker], 0, tiles.width(), simd);
+            b = rowMajorMatrix[worker];
         }
         long cAt = g.yAt(img, grp) + j0;
         if (gemm != null) gemm.multiply(g.og, nt, g.k, 1f, filters.get(grp), b, 0f, y, cAt, g.plane);

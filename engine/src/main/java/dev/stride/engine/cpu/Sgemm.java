@@ -224,6 +224,18 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * Zeroed storage for a packed k x n right operand that the caller writes itself, in the layout {@link PackedB}
+     * describes, K blocks of {@link #kcFor}(k) rows: an im2col convolution writes its column tiles straight into
+     * it, one copy instead of a copy and a pack.
+     */
+    PackedB emptyB(int k, int n) {
+        checkDims(1, n, k);
+        long size = (long) roundUp(n, nr) * k;
+        if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("B too large to pack: " + k + "x" + n);
+        return new PackedB(new float[(int) size], k, n, nr, kc, describe());
+    }
+
     /** Packs op(B), k x n, once, for every later call with this geometry. */
     public PackedB packB(Matrix b, int k, int n) {
         checkDims(1, n, k);

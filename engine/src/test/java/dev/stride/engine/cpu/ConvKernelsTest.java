@@ -70,10 +70,15 @@ class ConvKernelsTest {
             int cg = depthwise ? 1 : 1 + r.nextInt(3), og = depthwise ? 1 : 1 + r.nextInt(3);
             int[] p = new int[4];
             for (int i = 0; i < 4; i++) p[i] = r.nextInt(3) == 0 ? 1 + r.nextInt(2) : 0;
+            int kh = 1 + r.nextInt(5), kw = 1 + r.nextInt(5), sh = 1 + r.nextInt(3), sw = 1 + r.nextInt(3);
+            int dh = r.nextInt(3) == 0 ? 2 + r.nextInt(2) : 1, dw = r.nextInt(3) == 0 ? 2 + r.nextInt(2) : 1;
+            if (r.nextInt(3) == 0) {   // "same" width at stride 1: the shifted im2col path
+                sh = sw = 1;
+                p[1] = r.nextInt(dw * (kw - 1) + 1);
+                p[3] = dw * (kw - 1) - p[1];
+            }
             Cfg cfg = new Cfg(1 + r.nextInt(3), cg * g, og * g, g, 1 + r.nextInt(max), 1 + r.nextInt(max),
-                    1 + r.nextInt(5), 1 + r.nextInt(5), 1 + r.nextInt(3), 1 + r.nextInt(3), p[0], p[1], p[2], p[3],
-                    r.nextInt(3) == 0 ? 2 + r.nextInt(2) : 1, r.nextInt(3) == 0 ? 2 + r.nextInt(2) : 1,
-                    r.nextBoolean());
+                    kh, kw, sh, sw, p[0], p[1], p[2], p[3], dh, dw, r.nextBoolean());
             if (cfg.ho() >= 1 && cfg.wo() >= 1) return cfg;
         }
     }
@@ -345,6 +350,33 @@ class ConvKernelsTest {
                     assertEquals(naive(g, x, img, grp, row, j), col.getAtIndex(F, (long) (row - r0) * ld + j - j0),
                             "row " + row + " column " + j + " simd " + simd + " " + g);
         }
+    }
+
+    /**
+     * im2col written straight into packed-B panels is the operand the row-major tile is: a GEMM with either gives
+     * the same product, for a GEMM with small K blocks (so that K spans several) and the scalar kernel's geometry.
+     */
+    @Property(tries = 80)
+    void im2colIntoPanelsIsTheSameOperandAsTheRowMajorTile(@ForAll long seed) {
+        Random r = new Random(seed);
+        Cfg cfg;
+        do cfg = randomConv(r, 12); while (!geometry(cfg).shifted());
+        ConvGeometry g = geometry(cfg);
+        boolean simd = r.nextBoolean();
+        Sgemm gemm = (simd ? Sgemm.create() : Sgemm.scalar()).withBlocking(1 + r.nextInt(20), 64, 2048, 8_000_000);
+        int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n());
+        int j0 = r.nextInt(g.plane), j1 = j0 + 1 + r.nextInt(g.plane - j0), nt = j1 - j0, m = 1 + r.nextInt(9);
+        java.lang.foreign.MemorySegment x = random(r, (long) g.n * g.c * g.h * g.w), a = random(r, (long) m * g.k);
+        java.lang.foreign.MemorySegment col = random(r, (long) g.k * nt);
+        Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, j0, j1, col, 0, nt, simd);
+        Sgemm.PackedB panels = gemm.emptyB(g.k, nt);
+        for (int i = 0; i < panels.data.length; i++) panels.data[i] = r.nextFloat();   // every element must be written
+        Im2colPanels.fill(g, x, g.xAt(img, grp), j0, j1, panels, gemm.kcFor(g.k), simd);
+        java.lang.foreign.MemorySegment want = random(r, (long) m * nt), got = random(r, (long) m * nt);
+        gemm.multiply(m, nt, g.k, 1f, Sgemm.Matrix.of(a, 0, g.k), Sgemm.Matrix.of(col, 0, nt), 0f, want, 0, nt);
+        gemm.multiply(m, nt, g.k, 1f, Sgemm.Matrix.of(a, 0, g.k), panels, 0f, got, 0, nt);
+        for (long i = 0; i < (long) m * nt; i++)
+            assertEquals(want.getAtIndex(F, i), got.getAtIndex(F, i), "at " + i + " " + g);
     }
 
     /** col2im against the scatter it is the adjoint of, with and without SIMD. */
