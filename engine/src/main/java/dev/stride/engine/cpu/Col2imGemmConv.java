@@ -64,7 +64,7 @@ final class Col2imGemmConv {
         Sgemm geometry = rt.gemmGeometry();
         int blockRows = blockChannels * taps;
         tiles = pointwise ? new ColumnTiles(g.plane, g.plane, 1)
-                : ColumnTiles.of(g.plane, blockRows, geometry.nr(), Im2colGemmConv.tileBytes);
+                : ColumnTiles.of(g.plane, blockRows, geometry.nr());
 
         Sgemm.Matrix[] wt = new Sgemm.Matrix[g.groups * blocks];
         int[] rows = new int[wt.length], cols = new int[wt.length];

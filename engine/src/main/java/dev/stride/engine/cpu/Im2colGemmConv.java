@@ -19,18 +19,6 @@ import java.lang.foreign.MemorySegment;
  * depend on the thread count.
  */
 final class Im2colGemmConv {
-    /**
-     * Scratch per worker for a column tile. A tile of this size is written by im2col and read back by the GEMM's
-     * packing while it is still in L2/L3.
-     */
-    static final long COLUMN_TILE_BYTES = 512 * 1024;
-
-    /**
-     * The tile budget kernels are built with: {@link #COLUMN_TILE_BYTES}, lowered by tests to reach the multi-tile
-     * paths with small shapes.
-     */
-    static volatile long tileBytes = COLUMN_TILE_BYTES;
-
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
@@ -60,7 +48,7 @@ final class Im2colGemmConv {
         x = node.in(0);
         y = node.out(0);
         Sgemm geometry = rt.gemmGeometry();
-        tiles = ColumnTiles.of(g.plane, g.k, geometry.nr(), tileBytes);
+        tiles = ColumnTiles.of(g.plane, g.k, geometry.nr());
         Sgemm.Matrix[] w = new Sgemm.Matrix[g.groups];
         int[] rows = new int[g.groups], cols = new int[g.groups];
         for (int grp = 0; grp < g.groups; grp++) {

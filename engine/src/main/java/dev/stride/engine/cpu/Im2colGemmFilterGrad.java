@@ -56,7 +56,7 @@ final class Im2colGemmFilterGrad {
         blocks = Math.ceilDiv(g.k, BLOCK_COLUMNS);
         blockCols = Math.ceilDiv(g.k, blocks);
         Sgemm geometry = rt.gemmGeometry();
-        tiles = ColumnTiles.of(g.plane, blockCols, geometry.nr(), Im2colGemmConv.tileBytes);
+        tiles = ColumnTiles.of(g.plane, blockCols, geometry.nr());
         partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
         col = new MemorySegment[rt.threads()];
         colMatrix = new Sgemm.Matrix[rt.threads()];

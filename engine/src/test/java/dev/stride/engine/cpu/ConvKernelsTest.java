@@ -101,12 +101,12 @@ class ConvKernelsTest {
 
     /** Runs {@code body} with the column-tile budget lowered half the time (several tiles even for tiny shapes). */
     static <T> T withTileBudget(Random r, Supplier<T> body) {
-        long saved = Im2colGemmConv.tileBytes;
-        if (r.nextBoolean()) Im2colGemmConv.tileBytes = 64L * (1 + r.nextInt(16));
+        ColumnTiles.Limits saved = ColumnTiles.limits;
+        if (r.nextBoolean()) ColumnTiles.limits = new ColumnTiles.Limits(64L * (1 + r.nextInt(16)), 1);
         try {
             return body.get();
         } finally {
-            Im2colGemmConv.tileBytes = saved;
+            ColumnTiles.limits = saved;
         }
     }
 
@@ -411,13 +411,17 @@ class ConvKernelsTest {
         Random r = new Random(seed);
         int columns = 1 + r.nextInt(20000), rows = 1 + r.nextInt(5000), nr = List.of(4, 8, 16, 32).get(r.nextInt(4));
         long budget = 64L << r.nextInt(16);
-        ColumnTiles t = ColumnTiles.of(columns, rows, nr, budget);
+        int min = r.nextBoolean() ? 1 : 1 + r.nextInt(300);
+        ColumnTiles t = ColumnTiles.of(columns, rows, nr, budget, min);
         assertEquals(0, t.from(0));
         assertEquals(columns, t.to(t.count() - 1));
         assertTrue(t.count() == 1 || t.to(t.count() - 2) < columns, t.toString());
         if (t.count() > 1) {
             assertEquals(0, t.width() % nr, t.toString());
-            assertTrue(4L * rows * t.width() <= budget || t.width() == nr, t + " rows " + rows + " budget " + budget);
+            long fit = budget / (4L * rows);                 // columns within the budget, rounded up to a panel
+            assertTrue(t.width() <= Math.ceilDiv(Math.max(Math.max(fit, min), nr), nr) * nr,
+                    t + " rows " + rows + " budget " + budget + " min " + min);
+            assertTrue(2 * t.width() >= min, t + " min " + min);
         }
     }
 
