@@ -26,7 +26,7 @@ final class Im2colGemmConv {
     private final ColumnTiles tiles;
     private final PackedFilters filters;
     private final Epilogue epilogue;
-    private final boolean panels;                  // shifted: col as packed B
+    private final Im2colPanels panels;             // shifted convolutions: col written as packed B; else null
     private final Sgemm.PackedB[] col, lastCol;    // per worker, for full tiles and the last, when panels
     private final int blockRows;                   // the GEMM's K block for K, which the packed layout follows
     private final MemorySegment[] rowMajor;        // per worker, when neither pointwise nor panels
@@ -61,15 +61,15 @@ final class Im2colGemmConv {
         items = g.n * g.groups * tiles.count();
         flops = (long) g.n * g.flopsPerImage();
         blockRows = geometry.kcFor(g.k);
-        panels = !pointwise && g.shifted();
+        panels = !pointwise && g.shifted() ? new Im2colPanels(g, geometry.nr(), blockRows, simd) : null;
         int workers = rt.threads();
-        col = panels ? new Sgemm.PackedB[workers] : null;
-        lastCol = panels ? new Sgemm.PackedB[workers] : null;
-        rowMajor = !pointwise && !panels ? new MemorySegment[workers] : null;
+        col = panels != null ? new Sgemm.PackedB[workers] : null;
+        lastCol = panels != null ? new Sgemm.PackedB[workers] : null;
+        rowMajor = !pointwise && panels == null ? new MemorySegment[workers] : null;
         rowMajorMatrix = rowMajor != null ? new Sgemm.Matrix[workers] : null;
         int lastWidth = tiles.to(tiles.count() - 1) - tiles.from(tiles.count() - 1);
         for (int t = 0; t < workers; t++) {
-            if (panels) {
+            if (panels != null) {
                 col[t] = geometry.emptyB(g.k, tiles.width());
                 lastCol[t] = lastWidth == tiles.width() ? col[t] : geometry.emptyB(g.k, lastWidth);
             } else if (rowMajor != null) {
@@ -110,9 +110,9 @@ final class Im2colGemmConv {
         Sgemm.OperandB b;
         if (pointwise) {
             b = inputMatrix[i];
-        } else if (panels) {
+        } else if (panels != null) {
             Sgemm.PackedB packed = t == tiles.count() - 1 ? lastCol[worker] : col[worker];
-            Im2colPanels.fill(g, x, g.xAt(img, grp), j0, j0 + nt, packed, blockRows, simd);
+            panels.fill(x, g.xAt(img, grp), j0, j0 + nt, packed);
             b = packed;
         } else {
             Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, j0, j0 + nt, rowMajor[worker], 0, tiles.width(), simd);
