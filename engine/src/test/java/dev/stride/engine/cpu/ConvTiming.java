@@ -48,19 +48,16 @@ public final class ConvTiming {
             if (!l.name().contains(only)) continue;
             GraphBuilder b = new GraphBuilder(DType.F32, train, 1);
             Value x = b.input("x", l.n(), l.c(), l.hw(), l.hw());
-            Value w = b.input("w", l.o(), l.c(), l.k(), l.k());
-            Value bias = plain ? null : b.input("b", l.o());
-            Conv2d op = new Conv2d(l.stride(), l.stride(), l.pad(), l.pad(), l.pad(), l.pad(), 1, 1, 1);
-            Value y = plain ? b.apply("conv", op, x, w) : b.apply("conv", op, x, w, bias);
+            // Weights are parameters, as in a compiled model: packed once, not per run.
+            var spec = dev.stride.graph.ConvSpec.defaults().stride(l.stride()).pad(l.pad()).bias(!plain);
+            Value y = b.conv2d("conv", x, l.o(), l.k(), spec);
             Map<String, int[]> feeds = new LinkedHashMap<>();
             feeds.put("x", x.shape().dims());
-            feeds.put("w", w.shape().dims());
-            if (!plain) feeds.put("b", bias.shape().dims());
             if (train) {
                 Value r = b.input("r", y.shape());
                 feeds.put("r", y.shape().dims());
                 Value loss = b.apply("loss", new SumTo(new int[0]), b.apply("mul", new Binary(Binary.Kind.MUL), y, r));
-                for (var e : Autodiff.gradients(b, loss, java.util.List.of(x, w)).entrySet())
+                for (var e : Autodiff.gradients(b, loss, java.util.List.of(x, b.value("conv/weight"))).entrySet())
                     b.output("grad_" + e.getKey().name(), e.getValue());
             } else {
                 b.output("y", plain ? y : b.relu(y));
