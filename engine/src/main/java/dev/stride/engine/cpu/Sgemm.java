@@ -208,6 +208,34 @@ public final class Sgemm {
         return new PackedA(data, m, k, mr, kc, describe());
     }
 
+    /**
+     * Packs op(A) again into the storage of {@code into}, which this geometry packed from an operand of the same
+     * size: a weight written by every training step is re-packed without allocating. Callers must not re-pack
+     * while a multiplication reads {@code into}.
+     */
+    public void repackA(Matrix a, PackedA into) {
+        if (into.mr != mr || into.kc != kc)
+            throw new IllegalArgumentException("A was packed for '" + into.geometry + "', this is '" + describe() + "'");
+        a.check("A", into.m, into.k);
+        int kStep = kcFor(into.k);
+        for (int p = 0; p < into.k; p += kStep) {
+            int kcb = Math.min(kStep, into.k - p);
+            packA(a, 0, into.m, p, kcb, into.m, into.data, (int) ((long) p * roundUp(into.m, mr)));
+        }
+    }
+
+    /**
+     * Zeroed storage for a packed k x n right operand that the caller writes itself, in the layout {@link PackedB}
+     * describes, K blocks of {@link #kcFor}(k) rows: an im2col convolution writes its column tiles straight into
+     * it, one copy instead of a copy and a pack.
+     */
+    PackedB emptyB(int k, int n) {
+        checkDims(1, n, k);
+        long size = (long) roundUp(n, nr) * k;
+        if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("B too large to pack: " + k + "x" + n);
+        return new PackedB(new float[(int) size], k, n, nr, kc, describe());
+    }
+
     /** Packs op(B), k x n, once, for every later call with this geometry. */
     public PackedB packB(Matrix b, int k, int n) {
         checkDims(1, n, k);

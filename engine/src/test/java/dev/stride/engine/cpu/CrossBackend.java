@@ -63,6 +63,15 @@ public final class CrossBackend {
 
     public static Result check(List<Shape> shapes, BiFunction<GraphBuilder, List<Value>, List<Value>> f, long seed,
                                Options o) {
+        return check(shapes, f, seed, o, new CpuBackend().target());
+    }
+
+    /**
+     * As {@link #check(List, BiFunction, long, Options)}, the float32 graph compiled for {@code cpuTarget}: a cpu
+     * target whose chooser forces an algorithm, so that a property reaches it whatever the heuristic would pick.
+     */
+    public static Result check(List<Shape> shapes, BiFunction<GraphBuilder, List<Value>, List<Value>> f, long seed,
+                               Options o, Compiler.Target cpuTarget) {
         Random r = new Random(seed);
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         for (int i = 0; i < shapes.size(); i++) {
@@ -75,7 +84,7 @@ public final class CrossBackend {
         }
         Graph cpuGraph = build(DType.F32, shapes, f, seed, o, feeds, new Random(seed ^ 0x5DEECE66DL));
         Graph refGraph = build(DType.F64, shapes, f, seed, o, null, new Random(seed ^ 0x5DEECE66DL));
-        Plan cpuPlan = Compiler.compile(cpuGraph, new CpuBackend().target());
+        Plan cpuPlan = Compiler.compile(cpuGraph, cpuTarget);
         Plan refPlan = Compiler.compile(refGraph);
 
         Map<String, String> algorithms = new LinkedHashMap<>();

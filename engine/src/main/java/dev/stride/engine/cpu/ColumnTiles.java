@@ -1,0 +1,55 @@
+package dev.stride.engine.cpu;
+
+/**
+ * The output pixels of one image split into equal tiles of whole GEMM column panels, so that a column-matrix tile
+ * (rows x width floats) stays within a scratch budget: ResNet's 3x3 512-channel layer at 28x28 has a 14 MB column
+ * matrix, VGG-16's 64-channel 224x224 layer 116 MB; a tile keeps every worker's scratch bounded and the tile in
+ * cache between the im2col that writes it and the GEMM that reads it.
+ *
+ * <p>The split depends on the geometry only, never on the thread count: each output element is then computed by
+ * the same sequence of operations however the tiles are shared out.
+ */
+record ColumnTiles(int columns, int width, int count) {
+    /**
+     * Scratch per worker for a tile: with the GEMM's filter block it about fills this machine's L2 (512 KiB,
+     * Zen 3), where the GEMM wants its B block ({@link Sgemm}).
+     */
+    static final long BUDGET_BYTES = 512 * 1024;
+
+    /**
+     * ... but tiles may be this wide even when that is more (about half as wide at worst, after the plane is
+     * split into equal tiles): layers with a large K
+     * and a small plane (ResNet's 512-channel 7x7, K = 4608) would otherwise get 16-column tiles, and each
+     * would stream the whole 9 MB filter through the GEMM for 16 columns of output.
+     */
+    static final int MIN_COLUMNS = 128;
+
+    /** What kernels are built with; tests lower both to reach the multi-tile paths with small shapes. */
+    record Limits(long bytes, int minColumns) {}
+
+    static volatile Limits limits = new Limits(BUDGET_BYTES, MIN_COLUMNS);
+
+    /** Tiles under the current {@link #limits}. */
+    static ColumnTiles of(int columns, int rows, int nr) {
+        Limits l = limits;
+        return of(columns, rows, nr, l.bytes(), l.minColumns());
+    }
+
+    /**
+     * The fewest tiles of at most max({@code budgetBytes / (4 * rows)}, {@code minColumns}) columns rounded up
+     * to {@code nr} (the GEMM's panel width), with equal widths but the last (so at least half that maximum).
+     */
+    static ColumnTiles of(int columns, int rows, int nr, long budgetBytes, int minColumns) {
+        long fit = budgetBytes / (4L * Math.max(1, rows));
+        long max = Math.max(fit, minColumns);
+        max = Math.max(nr, Math.min(Integer.MAX_VALUE / 2, (max + nr - 1) / nr * nr));
+        if (columns <= max) return new ColumnTiles(columns, columns, 1);
+        int count = (int) Math.ceilDiv(columns, max);
+        int width = Math.ceilDiv(Math.ceilDiv(columns, count), nr) * nr;
+        return new ColumnTiles(columns, width, Math.ceilDiv(columns, width));
+    }
+
+    int from(int t) { return t * width; }
+
+    int to(int t) { return Math.min(columns, (t + 1) * width); }
+}

@@ -1,0 +1,126 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.graph.op.Conv2dBackwardFilter;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Conv2d's filter gradient through GEMM: dW_g[og, K] = sum over images and pixel tiles of
+ * dy_g[og, tile] x col[K, tile]^T ({@link ConvGeometry}, {@link Im2col}).
+ *
+ * <p>The batch sum has a fixed order whatever the thread count. Items are (image chunk, group, block of K
+ * columns): a block needs only its own rows of col, so blocks split the work without im2col twice. A chunk
+ * accumulates its images and tiles in order into its own partial dW (chunk 0 into the output); the partials are
+ * then added in chunk order. Chunks are single images when the partials are small
+ * ({@link #PARTIAL_BYTES}: early layers, few channels and large images), otherwise the whole batch (late layers,
+ * whose large K gives enough blocks).
+ */
+final class Im2colGemmFilterGrad {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    private static final VectorSpecies<Float> S = VectorConfig.SPECIES;
+
+    /** Columns of dW per block (the GEMM's N). */
+    static final int BLOCK_COLUMNS = 128;
+    /** The most memory per-image partial filter gradients may take. */
+    static final long PARTIAL_BYTES = 8L << 20;
+
+    private final ConvGeometry g;
+    private final boolean simd;
+    private final CpuRuntime rt;
+    private final MemorySegment x, dw;
+    private final int chunks, blockCols, blocks;
+    private final long weightSize;
+    private final ColumnTiles tiles;
+    private final MemorySegment partials;          // chunks 1.. : (chunks - 1) * weightSize floats
+    private final MemorySegment[] col;
+    private final Sgemm.Matrix[] colMatrix;        // per worker: op(B) = col^T
+    private final Sgemm.Matrix[] dyMatrix;         // per (image, group, tile)
+    private final int items;
+    private final long flops;
+    private final CpuRuntime.RangeTask share;
+
+    Im2colGemmFilterGrad(Conv2dBackwardFilter op, CpuNode node) {
+        g = new ConvGeometry(node.inShape(0), node.outShape(0), node.inShape(1), op.strideH(), op.strideW(),
+                op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(), op.groups());
+        simd = VectorConfig.SIMD;
+        rt = node.runtime();
+        x = node.in(0);
+        dw = node.out(0);
+        weightSize = (long) g.o * g.k;
+        chunks = g.n > 1 && (g.n - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? g.n : 1;
+        blocks = Math.ceilDiv(g.k, BLOCK_COLUMNS);
+        blockCols = Math.ceilDiv(g.k, blocks);
+        Sgemm geometry = rt.gemmGeometry();
+        tiles = ColumnTiles.of(g.plane, blockCols, geometry.nr());
+        partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
+        col = new MemorySegment[rt.threads()];
+        colMatrix = new Sgemm.Matrix[rt.threads()];
+        for (int t = 0; t < col.length; t++) {
+            col[t] = rt.scratch((long) blockCols * tiles.width() * Float.BYTES);
+            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, tiles.width());
+        }
+        MemorySegment dy = node.in(1);
+        dyMatrix = new Sgemm.Matrix[g.n * g.groups * tiles.count()];
+        for (int img = 0; img < g.n; img++)
+            for (int grp = 0; grp < g.groups; grp++)
+                for (int t = 0; t < tiles.count(); t++)
+                    dyMatrix[(img * g.groups + grp) * tiles.count() + t] =
+                            Sgemm.Matrix.of(dy, g.yAt(img, grp) + tiles.from(t), g.plane);
+        items = chunks * g.groups * blocks;
+        flops = (long) g.n * g.flopsPerImage();
+        share = (worker, from, to) -> {
+            for (int i = from; i < to; i++) item(i, worker, rt.gemmOf(worker));
+        };
+    }
+
+    static CpuKernel create(Conv2dBackwardFilter op, CpuNode node) {
+        Im2colGemmFilterGrad k = new Im2colGemmFilterGrad(op, node);
+        return ctx -> k.run();
+    }
+
+    private void run() {
+        if (items >= rt.threads()) {
+            rt.parallelFor(items, flops, share);
+        } else {
+            for (int i = 0; i < items; i++) item(i, 0, null);
+        }
+        for (int p = 1; p < chunks; p++) addInto(dw, partials, (p - 1) * weightSize, weightSize);
+    }
+
+    /** Item i = (chunk, group, block); {@code gemm} null: the runtime's multi-threaded GEMM. */
+    private void item(int i, int worker, Sgemm gemm) {
+        int b = i % blocks, cgIdx = i / blocks, grp = cgIdx % g.groups, p = cgIdx / g.groups;
+        int k0 = b * blockCols, k1 = Math.min(g.k, k0 + blockCols);
+        MemorySegment c = p == 0 ? dw : partials;
+        long cAt = (p == 0 ? 0 : (p - 1) * weightSize) + g.wAt(grp) + k0;
+        int from = (int) ((long) g.n * p / chunks), to = (int) ((long) g.n * (p + 1) / chunks);
+        float beta = 0f;
+        for (int img = from; img < to; img++) {
+            for (int t = 0; t < tiles.count(); t++) {
+                int j0 = tiles.from(t), j1 = tiles.to(t);
+                Im2col.fill(g, x, g.xAt(img, grp), k0, k1, j0, j1, col[worker], 0, tiles.width(), simd);
+                Sgemm.Matrix a = dyMatrix[(img * g.groups + grp) * tiles.count() + t];
+                if (gemm != null) gemm.multiply(g.og, k1 - k0, j1 - j0, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+                else rt.gemm(g.og, k1 - k0, j1 - j0, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+                beta = 1f;
+            }
+        }
+    }
+
+    /** dst[i] += src[at + i], i < len. */
+    private void addInto(MemorySegment dst, MemorySegment src, long at, long len) {
+        long i = 0;
+        if (simd) {
+            for (int step = S.length(); i <= len - step; i += step)
+                FloatVector.fromMemorySegment(S, dst, i * 4, NATIVE)
+                        .add(FloatVector.fromMemorySegment(S, src, (at + i) * 4, NATIVE))
+                        .intoMemorySegment(dst, i * 4, NATIVE);
+        }
+        for (; i < len; i++) dst.setAtIndex(F, i, dst.getAtIndex(F, i) + src.getAtIndex(F, at + i));
+    }
+}

@@ -1,0 +1,90 @@
+package dev.stride.engine.cpu;
+
+import dev.stride.engine.Session;
+import dev.stride.engine.SessionOptions;
+import dev.stride.engine.Tensor;
+import dev.stride.graph.Autodiff;
+import dev.stride.graph.Compiler;
+import dev.stride.graph.DType;
+import dev.stride.graph.GraphBuilder;
+import dev.stride.graph.Plan;
+import dev.stride.graph.Value;
+import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Conv2d;
+import dev.stride.graph.op.SumTo;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * A quick timing loop for tuning the GEMM convolution kernels (not a benchmark: the JMH ones live in bench/).
+ * Prints GFLOP/s of Conv2d forward (plus bias and ReLU fused) through a cpu session, best and median of
+ * {@code reps} timed runs after warm-up; with "train", forward + data + filter gradients of one convolution.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp ... dev.stride.engine.cpu.ConvTiming [threads] [reps] [train]</pre>
+ */
+public final class ConvTiming {
+    record Layer(String name, int n, int c, int o, int hw, int k, int stride, int pad) {}
+
+    public static void main(String[] args) {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        boolean train = args.length > 2 && args[2].equals("train"), plain = args.length > 2 && args[2].equals("plain");
+        String only = args.length > 3 ? args[3] : "";
+        Layer[] layers = {
+                new Layer("resnet18 layer1 3x3 64 56x56 b1", 1, 64, 64, 56, 3, 1, 1),
+                new Layer("resnet18 layer1 3x3 64 56x56 b8", 8, 64, 64, 56, 3, 1, 1),
+                new Layer("vgg16 conv1_2 3x3 64 224x224 b1", 1, 64, 64, 224, 3, 1, 1),
+                new Layer("vgg16 conv1_1 3x3 3->64 224 b1", 1, 3, 64, 224, 3, 1, 1),
+                new Layer("resnet18 conv1 7x7/2 3->64 224 b1", 1, 3, 64, 224, 7, 2, 3),
+                new Layer("resnet18 layer3 3x3 256 14x14 b1", 1, 256, 256, 14, 3, 1, 1),
+                new Layer("resnet18 layer4 3x3 512 7x7 b1", 1, 512, 512, 7, 3, 1, 1),
+                new Layer("vgg16 conv5 3x3 512 14x14 b1", 1, 512, 512, 14, 3, 1, 1),
+                new Layer("1x1 256->64 56x56 b1", 1, 256, 64, 56, 1, 1, 0),
+        };
+        System.out.println(CpuBackend.info() + ", threads " + threads + (train ? ", forward + gradients" : ", forward"));
+        for (Layer l : layers) {
+            if (!l.name().contains(only)) continue;
+            GraphBuilder b = new GraphBuilder(DType.F32, train, 1);
+            Value x = b.input("x", l.n(), l.c(), l.hw(), l.hw());
+            // Weights are parameters, as in a compiled model: packed once, not per run.
+            var spec = dev.stride.graph.ConvSpec.defaults().stride(l.stride()).pad(l.pad()).bias(!plain);
+            Value y = b.conv2d("conv", x, l.o(), l.k(), spec);
+            Map<String, int[]> feeds = new LinkedHashMap<>();
+            feeds.put("x", x.shape().dims());
+            if (train) {
+                Value r = b.input("r", y.shape());
+                feeds.put("r", y.shape().dims());
+                Value loss = b.apply("loss", new SumTo(new int[0]), b.apply("mul", new Binary(Binary.Kind.MUL), y, r));
+                for (var e : Autodiff.gradients(b, loss, java.util.List.of(x, b.value("conv/weight"))).entrySet())
+                    b.output("grad_" + e.getKey().name(), e.getValue());
+            } else {
+                b.output("y", plain ? y : b.relu(y));
+            }
+            Plan plan = Compiler.compile(b.build(), new CpuBackend().target());
+            long flops = 2L * l.n() * l.o() * l.c() * l.k() * l.k() * y.shape().dim(2) * y.shape().dim(3);
+            if (train) flops *= 3;
+            Random rnd = new Random(1);
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            for (var e : feeds.entrySet()) {
+                Tensor t = Tensor.zeros(DType.F32, dev.stride.graph.Shape.of(e.getValue()));
+                for (long i = 0; i < t.size(); i++) t.set(i, (float) (rnd.nextDouble() * 2 - 1));
+                in.put(e.getKey(), t);
+            }
+            try (Session s = Session.open(plan, "cpu", SessionOptions.defaults().withThreads(threads))) {
+                long warm = System.nanoTime();
+                while (System.nanoTime() - warm < 2_000_000_000L) s.run(in);
+                double[] t = new double[reps];
+                for (int i = 0; i < reps; i++) {
+                    long t0 = System.nanoTime();
+                    s.run(in);
+                    t[i] = (System.nanoTime() - t0) * 1e-9;
+                }
+                java.util.Arrays.sort(t);
+                System.out.printf("%-36s %8.1f MFLOP  best %6.1f  median %6.1f GFLOP/s  (%.2f ms median)%n", l.name(),
+                        flops / 1e6, flops / t[0] / 1e9, flops / t[reps / 2] / 1e9, t[reps / 2] * 1e3);
+            }
+        }
+    }
+}
