@@ -41,6 +41,7 @@ public final class CpuKernelRegistry {
         PoolKernels.register(r);
         TensorKernels.register(r);
         TrainKernels.register(r);
+        OnnxOpKernels.register(r);
         return r;
     }
 }
