@@ -128,6 +128,7 @@ final class WinogradKernels {
     static final class Pipeline implements CpuKernel {
         private final int m, a, aa, n, ci, hi, wi, co, ho, wo, rowOff, colOff;
         private final int tH, tW, tilesPerImage, total, tb, blocks, vl;
+        private final int rowWidth;               // input columns a tile row reads: tW * m + 2 from colOff
         private final boolean cooperative, simd, rotated;
         private final VectorSpecies<Float> species;
         private final MemorySegment in, out, w;
@@ -145,16 +146,17 @@ final class WinogradKernels {
 
         /** One worker's buffers. */
         private static final class Scratch {
-            final float[] v, mm, d, t, ob;
+            final float[] v, mm, d, t, y, rows;
             final MemorySegment mSeg;
             final Sgemm.Matrix[] vMat;
 
-            Scratch(int aa, int m, int ci, int co, int tb, int vl, boolean gemmBuffers) {
+            Scratch(int aa, int m, int ci, int co, int tb, int vl, int rowFloats, boolean gemmBuffers) {
                 v = gemmBuffers ? new float[aa * ci * tb] : null;
                 mm = gemmBuffers ? new float[aa * co * tb] : null;
                 d = new float[aa * tb];
                 t = new float[aa * vl];
-                ob = new float[m * m * vl];
+                y = new float[m * m * tb];
+                rows = new float[rowFloats];
                 mSeg = gemmBuffers ? MemorySegment.ofArray(mm) : null;
                 vMat = new Sgemm.Matrix[aa];
                 if (gemmBuffers) {
@@ -184,6 +186,7 @@ final class WinogradKernels {
             tW = Math.ceilDiv(wo, m);
             tilesPerImage = tH * tW;
             total = n * tilesPerImage;
+            rowWidth = tW * m + 2;
 
             // Block size: tiles whose V and M fit the budget, a multiple of the GEMM's NR (whole micro-tiles)
             // and of the vector length; no more than there are tiles.
@@ -209,7 +212,7 @@ final class WinogradKernels {
             ufSeg = MemorySegment.ofArray(uf);
             scratch = new Scratch[threads];
             for (int k = 0; k < threads; k++)
-                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, k == 0 || !cooperative);
+                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, Math.max(a, m) * rowWidth, k == 0 || !cooperative);
             blockFlops = 2L * aa * co * ci * tb + TRANSFORM_FLOPS * aa * (ci + co) * tb;
 
             blockTask = (worker, from, to) -> {
@@ -321,7 +324,7 @@ final class WinogradKernels {
         /** V[xi][c][j] = (B^T d B)[xi] for the tiles j of block [g0, g0 + nt) of input channel c. */
         private void inputTransform(Scratch s, float[] v, int g0, int nt, int c) {
             float[] d = s.d, t = s.t;
-            gather(d, g0, nt, c);
+            gather(s, g0, nt, c);
             int ldv = ci * tb;                    // V's stride between xi
             if (simd) {
                 int step = a * vl;
@@ -340,34 +343,35 @@ final class WinogradKernels {
         /**
          * d[(i * a + k) * tb + j] = in(c, iy0 + i, ix0 + k) of tile j, zero outside the input: the alpha x alpha
          * input window of every tile of the block, position-major so that the transform reads vectors of tiles.
+         * Tile row by tile row, the a input rows it reads are first copied into a zero-padded row buffer (bulk
+         * copies, and no bounds test in the gather).
          */
-        private void gather(float[] d, int g0, int nt, int c) {
-            int img = g0 / tilesPerImage, t = g0 % tilesPerImage, ty = t / tW, tx = t % tW;
-            for (int j = 0; j < nt; j++) {
+        private void gather(Scratch s, int g0, int nt, int c) {
+            float[] d = s.d, p = s.rows;
+            int rw = rowWidth;
+            for (int j = 0, g = g0; j < nt; ) {
+                int img = g / tilesPerImage, t = g % tilesPerImage, ty = t / tW, tx0 = t % tW;
+                int len = Math.min(nt - j, tW - tx0);
                 long plane = ((long) img * ci + c) * hi * wi;
-                int iy0 = ty * m + rowOff, ix0 = tx * m + colOff;
-                if (iy0 >= 0 && iy0 + a <= hi && ix0 >= 0 && ix0 + a <= wi) {
-                    for (int i = 0; i < a; i++) {
-                        long row = plane + (long) (iy0 + i) * wi + ix0;
-                        int at = i * a * tb + j;
-                        for (int k = 0; k < a; k++) d[at + k * tb] = in.getAtIndex(F, row + k);
+                int lo = Math.max(0, colOff), hiCol = Math.min(wi, colOff + rw);   // input columns present
+                for (int i = 0, iy = ty * m + rowOff; i < a; i++, iy++) {
+                    int row = i * rw;
+                    if (iy < 0 || iy >= hi || lo >= hiCol) {
+                        java.util.Arrays.fill(p, row, row + rw, 0f);
+                        continue;
                     }
-                } else {
+                    java.util.Arrays.fill(p, row, row + lo - colOff, 0f);
+                    MemorySegment.copy(in, F, (plane + (long) iy * wi + lo) * 4, p, row + lo - colOff, hiCol - lo);
+                    java.util.Arrays.fill(p, row + hiCol - colOff, row + rw, 0f);
+                }
+                for (int k = 0; k < len; k++, j++) {
+                    int from = (tx0 + k) * m;
                     for (int i = 0; i < a; i++) {
-                        int iy = iy0 + i;
-                        boolean rowIn = iy >= 0 && iy < hi;
-                        long row = plane + (long) iy * wi;
-                        int at = i * a * tb + j;
-                        for (int k = 0; k < a; k++) {
-                            int ix = ix0 + k;
-                            d[at + k * tb] = rowIn && ix >= 0 && ix < wi ? in.getAtIndex(F, row + ix) : 0f;
-                        }
+                        int src = i * rw + from, dst = i * a * tb + j;
+                        for (int q = 0; q < a; q++) d[dst + q * tb] = p[src + q];
                     }
                 }
-                if (++tx == tW) {
-                    tx = 0;
-                    if (++ty == tH) { ty = 0; img++; }
-                }
+                g += len;
             }
         }
 
@@ -422,47 +426,40 @@ final class WinogradKernels {
 
         // ---- output transform ----
 
-        /** Y = A^T M A for output channel o of the tiles of block [g0, g0 + nt), written, then the epilogue. */
+        /**
+         * Y = A^T M A for output channel o of the tiles of block [g0, g0 + nt) into y[(r * m + k) * tb + j], then
+         * tile row by tile row: the m output rows assembled in a row buffer, copied out, the epilogue applied.
+         */
         private void outputTransform(Scratch s, float[] mm, int g0, int nt, int o) {
-            float[] t = s.t, ob = s.ob;
+            float[] t = s.t, y = s.y, p = s.rows;
             int ldm = co * tb;                    // M's stride between xi
-            int img = g0 / tilesPerImage, rest = g0 % tilesPerImage, ty = rest / tW, tx = rest % tW;
             for (int j = 0; j < nt; j += vl) {
                 if (simd) {
                     for (int l = 0; l < a; l++) outputRow(mm, l * ldm + o * tb + j, a * ldm, t, l * vl, a * vl);
-                    for (int r = 0; r < m; r++) outputRow(t, r * a * vl, vl, ob, r * m * vl, vl);
+                    for (int r = 0; r < m; r++) outputRow(t, r * a * vl, vl, y, r * m * tb + j, tb);
                 } else {
                     for (int l = 0; l < a; l++) outputRowScalar(mm, l * ldm + o * tb + j, a * ldm, t, l, a);
-                    for (int r = 0; r < m; r++) outputRowScalar(t, r * a, 1, ob, r * m, 1);
-                }
-                int lanes = Math.min(vl, nt - j);
-                for (int lane = 0; lane < lanes; lane++) {
-                    long plane = ((long) img * co + o) * ho * wo;
-                    int oy0 = ty * m, ox0 = tx * m, rows = Math.min(m, ho - oy0), cols = Math.min(m, wo - ox0);
-                    for (int r = 0; r < rows; r++) {
-                        long at = plane + (long) (oy0 + r) * wo + ox0;
-                        int from = r * m * vl + lane;
-                        for (int k = 0; k < cols; k++) out.setAtIndex(F, at + k, ob[from + k * vl]);
-                    }
-                    if (++tx == tW) {
-                        tx = 0;
-                        if (++ty == tH) { ty = 0; img++; }
-                    }
+                    for (int r = 0; r < m; r++) outputRowScalar(t, r * a, 1, y, r * m * tb + j, tb);
                 }
             }
-            if (epilogue != null && !epilogue.identity()) applyEpilogue(g0, nt, o);
-        }
-
-        /** The epilogue of channel o on every output row segment the block's tiles cover. */
-        private void applyEpilogue(int g0, int nt, int o) {
-            for (int g = g0, end = g0 + nt; g < end; ) {
-                int img = g / tilesPerImage, t = g % tilesPerImage, ty = t / tW, tx0 = t % tW;
-                int tx1 = Math.min(tW, tx0 + (end - g));
+            int rw = rowWidth;
+            for (int j = 0, g = g0; j < nt; ) {
+                int img = g / tilesPerImage, tt = g % tilesPerImage, ty = tt / tW, tx0 = tt % tW;
+                int len = Math.min(nt - j, tW - tx0);
+                for (int k = 0; k < len; k++) {
+                    int to = k * m, from = j + k;
+                    for (int r = 0; r < m; r++)
+                        for (int q = 0; q < m; q++) p[r * rw + to + q] = y[(r * m + q) * tb + from];
+                }
                 long plane = ((long) img * co + o) * ho * wo;
-                int ox0 = tx0 * m, len = Math.min(wo, tx1 * m) - ox0;
-                for (int oy = ty * m, oyEnd = Math.min(ho, oy + m); oy < oyEnd; oy++)
-                    epilogue.apply(out, plane + (long) oy * wo + ox0, o, len);
-                g += tx1 - tx0;
+                int ox0 = tx0 * m, cols = Math.min(wo, (tx0 + len) * m) - ox0;
+                for (int r = 0, oy = ty * m; r < m && oy < ho; r++, oy++) {
+                    long at = plane + (long) oy * wo + ox0;
+                    MemorySegment.copy(p, r * rw, out, F, at * 4, cols);
+                    if (epilogue != null) epilogue.apply(out, at, o, cols);
+                }
+                j += len;
+                g += len;
             }
         }
 
