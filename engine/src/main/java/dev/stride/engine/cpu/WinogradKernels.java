@@ -146,17 +146,18 @@ final class WinogradKernels {
 
         /** One worker's buffers. */
         private static final class Scratch {
-            final float[] v, mm, d, t, y, rows;
+            final float[] v, mm, d, t, y, rows, row;
             final MemorySegment mSeg;
             final Sgemm.Matrix[] vMat;
 
-            Scratch(int aa, int m, int ci, int co, int tb, int vl, int rowFloats, boolean gemmBuffers) {
+            Scratch(int aa, int m, int ci, int co, int tb, int vl, int rowWidth, int rowFloats, boolean gemmBuffers) {
                 v = gemmBuffers ? new float[aa * ci * tb] : null;
                 mm = gemmBuffers ? new float[aa * co * tb] : null;
                 d = new float[aa * tb];
                 t = new float[aa * vl];
                 y = new float[m * m * tb];
                 rows = new float[rowFloats];
+                row = new float[rowWidth + m];
                 mSeg = gemmBuffers ? MemorySegment.ofArray(mm) : null;
                 vMat = new Sgemm.Matrix[aa];
                 if (gemmBuffers) {
@@ -212,7 +213,8 @@ final class WinogradKernels {
             ufSeg = MemorySegment.ofArray(uf);
             scratch = new Scratch[threads];
             for (int k = 0; k < threads; k++)
-                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, Math.max(a, m) * rowWidth, k == 0 || !cooperative);
+                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, rowWidth, Math.max(a * m * (tW + 1), m * rowWidth),
+                        k == 0 || !cooperative);
             blockFlops = 2L * aa * co * ci * tb + TRANSFORM_FLOPS * aa * (ci + co) * tb;
 
             blockTask = (worker, from, to) -> {
@@ -341,36 +343,35 @@ final class WinogradKernels {
         }
 
         /**
-         * d[(i * a + k) * tb + j] = in(c, iy0 + i, ix0 + k) of tile j, zero outside the input: the alpha x alpha
+         * d[(i * a + q) * tb + j] = in(c, iy0 + i, ix0 + q) of tile j, zero outside the input: the alpha x alpha
          * input window of every tile of the block, position-major so that the transform reads vectors of tiles.
-         * Tile row by tile row, the a input rows it reads are first copied into a zero-padded row buffer (bulk
-         * copies, and no bounds test in the gather).
+         * Tile row by tile row, each of the a input rows it reads is copied into a zero-padded buffer and split by
+         * column phase (column mod m): phase p holds columns p, p + m, p + 2m, ..., so that position q of
+         * consecutive tiles is contiguous (phase q mod m, shifted by q / m) and fills d by array copies.
          */
         private void gather(Scratch s, int g0, int nt, int c) {
-            float[] d = s.d, p = s.rows;
-            int rw = rowWidth;
+            float[] d = s.d, p = s.rows, row = s.row;
+            int rw = rowWidth, pw = tW + 1;       // a phase holds tW + 1 columns: q / m <= 1
             for (int j = 0, g = g0; j < nt; ) {
                 int img = g / tilesPerImage, t = g % tilesPerImage, ty = t / tW, tx0 = t % tW;
                 int len = Math.min(nt - j, tW - tx0);
                 long plane = ((long) img * ci + c) * hi * wi;
                 int lo = Math.max(0, colOff), hiCol = Math.min(wi, colOff + rw);   // input columns present
                 for (int i = 0, iy = ty * m + rowOff; i < a; i++, iy++) {
-                    int row = i * rw;
                     if (iy < 0 || iy >= hi || lo >= hiCol) {
-                        java.util.Arrays.fill(p, row, row + rw, 0f);
-                        continue;
+                        java.util.Arrays.fill(row, 0f);
+                    } else {
+                        java.util.Arrays.fill(row, 0, lo - colOff, 0f);
+                        MemorySegment.copy(in, F, (plane + (long) iy * wi + lo) * 4, row, lo - colOff, hiCol - lo);
+                        java.util.Arrays.fill(row, hiCol - colOff, row.length, 0f);
                     }
-                    java.util.Arrays.fill(p, row, row + lo - colOff, 0f);
-                    MemorySegment.copy(in, F, (plane + (long) iy * wi + lo) * 4, p, row + lo - colOff, hiCol - lo);
-                    java.util.Arrays.fill(p, row + hiCol - colOff, row + rw, 0f);
+                    for (int ph = 0, at = i * m * pw; ph < m; ph++, at += pw)
+                        for (int k = 0, col = ph; k < pw; k++, col += m) p[at + k] = row[col];
                 }
-                for (int k = 0; k < len; k++, j++) {
-                    int from = (tx0 + k) * m;
-                    for (int i = 0; i < a; i++) {
-                        int src = i * rw + from, dst = i * a * tb + j;
-                        for (int q = 0; q < a; q++) d[dst + q * tb] = p[src + q];
-                    }
-                }
+                for (int i = 0; i < a; i++)
+                    for (int q = 0; q < a; q++)
+                        System.arraycopy(p, (i * m + q % m) * pw + tx0 + q / m, d, (i * a + q) * tb + j, len);
+                j += len;
                 g += len;
             }
         }

@@ -38,8 +38,8 @@ public final class ConvTiming {
         if (System.getProperty("layers") != null)
             layers = Arrays.stream(System.getProperty("layers").split(";"))
                     .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
-        System.out.printf("threads %d, %s, block bytes %d, %s%n", threads, VectorConfig.describe(), bytes,
-                backward ? "backward-data" : "forward");
+        System.out.printf("threads %d, %s, block bytes %d, %s, %s time%n", threads, VectorConfig.describe(), bytes,
+                backward ? "backward-data" : "forward", CPU_TIME ? "thread CPU" : "wall");
         for (int n : batches) {
             for (int[] l : layers) {
                 int c = l[0], hw = l[1], o = l.length > 2 ? l[2] : c;
@@ -61,7 +61,7 @@ public final class ConvTiming {
     static double winograd(int n, int c, int o, int hw, int m, int threads, long bytes, boolean backward) {
         GraphBuilder b = new GraphBuilder(DType.F32, false);
         Conv2d op = new Conv2d(1, 1, 1, 1, 1, 1, 1, 1, 1);
-        Value w = b.input("w", o, c, 3, 3), out;
+        Value w = b.param("w", dev.stride.graph.Shape.of(o, c, 3, 3), dev.stride.graph.Init.zeros()), out; // persistent: transformed once
         if (!backward) out = b.conv2d(b.input("x", n, c, hw, hw), w, null, ConvSpec.defaults().pad(1));
         else out = b.apply("dx", op.backwardData(hw, hw), b.input("dy", n, o, hw, hw), w);
         b.output("y", out);
@@ -108,20 +108,29 @@ public final class ConvTiming {
         }
     }
 
+    /**
+     * With {@code -Dcpu=true}, the calling thread's CPU time instead of wall time: on a loaded machine that is the
+     * better estimate of a one-thread run (it still includes contention for caches and memory).
+     */
+    static final boolean CPU_TIME = Boolean.getBoolean("cpu");
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    static long now() { return CPU_TIME ? MX.getCurrentThreadCpuTime() : System.nanoTime(); }
+
     /** Warm-up for about a second, then the median of runs filling about two seconds (at least 5). */
     static double time(Runnable run) {
         long end = System.nanoTime() + 1_000_000_000L;
         int warm = 0;
         while (System.nanoTime() < end || warm < 3) { run.run(); warm++; }
-        long t0 = System.nanoTime();
+        long t0 = now();
         run.run();
-        double one = (System.nanoTime() - t0) / 1e9;
+        double one = (now() - t0) / 1e9;
         int reps = (int) Math.max(5, Math.min(200, 2.0 / Math.max(one, 1e-6)));
         double[] t = new double[reps];
         for (int i = 0; i < reps; i++) {
-            long s = System.nanoTime();
+            long s = now();
             run.run();
-            t[i] = (System.nanoTime() - s) / 1e9;
+            t[i] = (now() - s) / 1e9;
         }
         Arrays.sort(t);
         return t[reps / 2];
