@@ -153,7 +153,7 @@ final class WinogradKernels {
             Scratch(int aa, int m, int ci, int co, int tb, int vl, int rowWidth, int rowFloats, boolean gemmBuffers) {
                 v = gemmBuffers ? new float[aa * ci * tb] : null;
                 mm = gemmBuffers ? new float[aa * co * tb] : null;
-                d = new float[aa * tb];
+                d = new float[aa * (tb + vl)];        // rows of tb + vl: a vector copy may run past a row's tiles
                 t = new float[aa * vl];
                 y = new float[m * m * tb];
                 rows = new float[rowFloats];
@@ -213,8 +213,8 @@ final class WinogradKernels {
             ufSeg = MemorySegment.ofArray(uf);
             scratch = new Scratch[threads];
             for (int k = 0; k < threads; k++)
-                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, rowWidth, Math.max(a * m * (tW + 1), m * rowWidth),
-                        k == 0 || !cooperative);
+                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, rowWidth,
+                        Math.max(a * m * (tW + 1), m * rowWidth) + vl, k == 0 || !cooperative);
             blockFlops = 2L * aa * co * ci * tb + TRANSFORM_FLOPS * aa * (ci + co) * tb;
 
             blockTask = (worker, from, to) -> {
@@ -327,23 +327,23 @@ final class WinogradKernels {
         private void inputTransform(Scratch s, float[] v, int g0, int nt, int c) {
             float[] d = s.d, t = s.t;
             gather(s, g0, nt, c);
-            int ldv = ci * tb;                    // V's stride between xi
+            int ldv = ci * tb, ldd = tb + vl;     // V's stride between xi, d's between positions
             if (simd) {
                 int step = a * vl;
                 for (int j = 0; j < nt; j += vl) {
-                    for (int i = 0; i < a; i++) inputRow(d, i * a * tb + j, tb, t, i * step, vl);
+                    for (int i = 0; i < a; i++) inputRow(d, i * a * ldd + j, ldd, t, i * step, vl);
                     for (int l = 0; l < a; l++) inputRow(t, l * vl, step, v, l * ldv + c * tb + j, a * ldv);
                 }
             } else {
                 for (int j = 0; j < nt; j++) {
-                    for (int i = 0; i < a; i++) inputRowScalar(d, i * a * tb + j, tb, t, i * a, 1);
+                    for (int i = 0; i < a; i++) inputRowScalar(d, i * a * ldd + j, ldd, t, i * a, 1);
                     for (int l = 0; l < a; l++) inputRowScalar(t, l, a, v, l * ldv + c * tb + j, a * ldv);
                 }
             }
         }
 
         /**
-         * d[(i * a + q) * tb + j] = in(c, iy0 + i, ix0 + q) of tile j, zero outside the input: the alpha x alpha
+         * d[(i * a + q) * (tb + vl) + j] = in(c, iy0 + i, ix0 + q) of tile j, zero outside the input: the alpha x alpha
          * input window of every tile of the block, position-major so that the transform reads vectors of tiles.
          * Tile row by tile row, each of the a input rows it reads is copied into a zero-padded buffer and split by
          * column phase (column mod m): phase p holds columns p, p + m, p + 2m, ..., so that position q of
@@ -351,7 +351,7 @@ final class WinogradKernels {
          */
         private void gather(Scratch s, int g0, int nt, int c) {
             float[] d = s.d, p = s.rows, row = s.row;
-            int rw = rowWidth, pw = tW + 1;       // a phase holds tW + 1 columns: q / m <= 1
+            int rw = rowWidth, pw = tW + 1, ldd = tb + vl; // a phase holds tW + 1 columns: q / m <= 1
             for (int j = 0, g = g0; j < nt; ) {
                 int img = g / tilesPerImage, t = g % tilesPerImage, ty = t / tW, tx0 = t % tW;
                 int len = Math.min(nt - j, tW - tx0);
@@ -370,10 +370,23 @@ final class WinogradKernels {
                 }
                 for (int i = 0; i < a; i++)
                     for (int q = 0; q < a; q++)
-                        System.arraycopy(p, (i * m + q % m) * pw + tx0 + q / m, d, (i * a + q) * tb + j, len);
+                        copy(p, (i * m + q % m) * pw + tx0 + q / m, d, (i * a + q) * ldd + j, len);
                 j += len;
                 g += len;
             }
+        }
+
+        /**
+         * n floats from src[from...] to dst[to...], in whole vectors: up to vl - 1 more are read and written (the
+         * buffers have room; what lands past n is overwritten by the next segment or never read). System.arraycopy
+         * costs more than the copy itself for the short runs here (a tile row of a 56x56 map is 14 tiles).
+         */
+        private void copy(float[] src, int from, float[] dst, int to, int n) {
+            if (!simd) {
+                for (int k = 0; k < n; k++) dst[to + k] = src[from + k];
+                return;
+            }
+            for (int k = 0; k < n; k += vl) FloatVector.fromArray(species, src, from + k).intoArray(dst, to + k);
         }
 
         /** The 1-D input transform B^T x of the a vectors at src[s0 + k * ss] into dst[d0 + k * ds]. */
