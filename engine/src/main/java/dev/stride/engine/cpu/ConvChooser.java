@@ -1,13 +1,21 @@
 package dev.stride.engine.cpu;
 
 import dev.stride.graph.Node;
+import dev.stride.graph.Shape;
 import dev.stride.graph.op.Conv2d;
+import dev.stride.graph.op.Conv2dBackwardData;
+import dev.stride.graph.op.Conv2dBackwardFilter;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The heuristic algorithm choice for convolutions on the cpu backend (the measured choice, autotune, overrides
- * it). Entries: {@value #IM2COL} (every configuration), {@value #GEMM_1X1} (1x1, stride 1, no padding: the input
+ * The heuristic algorithm choice for convolutions on the cpu backend ({@link Autotuner} measures instead).
+ * Entries: {@value #IM2COL} (every configuration), {@value #GEMM_1X1} (1x1, stride 1, no padding: the input
  * already is the im2col matrix), {@value #DEPTHWISE} (groups = in channels = out channels), {@value #WINOGRAD_F2}
- * and {@value #WINOGRAD_F4} (3x3, stride 1, dilation 1, groups 1). Other ops get "" (one algorithm).
+ * and {@value #WINOGRAD_F4} (3x3, stride 1, dilation 1, groups 1). Conv2dBackwardData takes {@value #IM2COL},
+ * the two Winograd entries or {@value #DEPTHWISE}; Conv2dBackwardFilter {@value #IM2COL} or {@value #DEPTHWISE}.
+ * Other ops get "" (one algorithm).
  */
 public final class ConvChooser {
     public static final String IM2COL = "im2col";
@@ -19,17 +27,94 @@ public final class ConvChooser {
     private ConvChooser() {}
 
     static String choose(Node n) {
-        if (n.op() instanceof Conv2d c) return forward(c, n);
-        return "";
+        return switch (n.op()) {
+            case Conv2d c -> forward(c, n);
+            case Conv2dBackwardData d -> backwardData(d, n);
+            case Conv2dBackwardFilter f -> backwardFilter(f, n);
+            default -> "";
+        };
     }
 
     static String forward(Conv2d c, Node n) {
-        var x = n.inputs().get(0).shape();
-        var w = n.inputs().get(1).shape();
+        Shape x = n.inputs().get(0).shape(), w = n.inputs().get(1).shape(), y = n.outputs().getFirst().shape();
         int channels = x.dim(1), out = w.dim(0), kH = w.dim(2), kW = w.dim(3);
-        if (c.groups() > 1 && c.groups() == channels && out == channels) return DEPTHWISE;
-        if (kH == 1 && kW == 1 && c.strideH() == 1 && c.strideW() == 1 && c.groups() == 1
-                && c.padTop() == 0 && c.padLeft() == 0 && c.padBottom() == 0 && c.padRight() == 0) return GEMM_1X1;
+        if (DepthwiseConv.applicable(channels, out, c.groups())) return DEPTHWISE;
+        if (oneByOne(kH, kW, c.strideH(), c.strideW(), c.groups(), c.padTop(), c.padLeft(), c.padBottom(), c.padRight()))
+            return GEMM_1X1;
+        if (WinogradKernels.applicable(kH, kW, c.strideH(), c.strideW(), c.dilationH(), c.dilationW(), c.groups()))
+            return winograd(channels, out, y.dim(0), y.dim(2), y.dim(3));
         return IM2COL;
+    }
+
+    static String backwardData(Conv2dBackwardData d, Node n) {
+        Shape dy = n.inputs().get(0).shape(), w = n.inputs().get(1).shape(), dx = n.outputs().getFirst().shape();
+        int channels = dx.dim(1), out = w.dim(0), kH = w.dim(2), kW = w.dim(3);
+        if (DepthwiseConv.applicable(channels, out, d.groups())) return DEPTHWISE;
+        // dx is a 3x3 correlation of dy (O channels in) producing dx (C channels out)
+        if (WinogradKernels.applicable(kH, kW, d.strideH(), d.strideW(), d.dilationH(), d.dilationW(), d.groups()))
+            return winograd(out, channels, dx.dim(0), dx.dim(2), dx.dim(3));
+        return IM2COL;
+    }
+
+    static String backwardFilter(Conv2dBackwardFilter f, Node n) {
+        Shape x = n.inputs().get(0).shape(), dw = n.outputs().getFirst().shape();
+        return DepthwiseConv.applicable(x.dim(1), dw.dim(0), f.groups()) ? DEPTHWISE : IM2COL;
+    }
+
+    /**
+     * Winograd or im2col for a 3x3 stride-1 correlation with {@code in} input and {@code out} output channels
+     * producing {@code batch} maps of {@code h x w}. Thresholds as measured: see the class comment of
+     * {@link WinogradKernels} and the numbers below.
+     */
+    static String winograd(int in, int out, int batch, int h, int w) {
+        if (in < MIN_CHANNELS || out < MIN_CHANNELS) return IM2COL;
+        long tiles4 = (long) batch * Math.ceilDiv(h, 4) * Math.ceilDiv(w, 4);
+        if (Math.min(h, w) >= 8 && tiles4 >= MIN_TILES_F4) return WINOGRAD_F4;
+        long tiles2 = (long) batch * Math.ceilDiv(h, 2) * Math.ceilDiv(w, 2);
+        return tiles2 >= MIN_TILES_F2 ? WINOGRAD_F2 : IM2COL;
+    }
+
+    static final int MIN_CHANNELS = 16;
+    static final int MIN_TILES_F4 = 16;
+    static final int MIN_TILES_F2 = 16;
+
+    private static boolean oneByOne(int kH, int kW, int sH, int sW, int groups, int pt, int pl, int pb, int pr) {
+        return kH == 1 && kW == 1 && sH == 1 && sW == 1 && groups == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;
+    }
+
+    /** Every algorithm that computes node {@code n}: what {@link Autotuner} measures. Empty for other ops. */
+    static List<String> candidates(Node n) {
+        List<String> c = new ArrayList<>();
+        switch (n.op()) {
+            case Conv2d op -> {
+                Shape x = n.inputs().get(0).shape(), w = n.inputs().get(1).shape();
+                c.add(IM2COL);
+                if (oneByOne(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.groups(), op.padTop(), op.padLeft(),
+                        op.padBottom(), op.padRight())) c.add(GEMM_1X1);
+                if (DepthwiseConv.applicable(x.dim(1), w.dim(0), op.groups())) c.add(DEPTHWISE);
+                if (WinogradKernels.applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(),
+                        op.dilationW(), op.groups())) {
+                    c.add(WINOGRAD_F2);
+                    c.add(WINOGRAD_F4);
+                }
+            }
+            case Conv2dBackwardData op -> {
+                Shape w = n.inputs().get(1).shape(), dx = n.outputs().getFirst().shape();
+                c.add(IM2COL);
+                if (DepthwiseConv.applicable(dx.dim(1), w.dim(0), op.groups())) c.add(DEPTHWISE);
+                if (WinogradKernels.applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(),
+                        op.dilationW(), op.groups())) {
+                    c.add(WINOGRAD_F2);
+                    c.add(WINOGRAD_F4);
+                }
+            }
+            case Conv2dBackwardFilter op -> {
+                Shape x = n.inputs().get(0).shape(), dw = n.outputs().getFirst().shape();
+                c.add(IM2COL);
+                if (DepthwiseConv.applicable(x.dim(1), dw.dim(0), op.groups())) c.add(DEPTHWISE);
+            }
+            default -> { }
+        }
+        return c;
     }
 }

@@ -13,6 +13,7 @@ import dev.stride.graph.op.Unary;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The cpu target's compile-time decisions, written into the plan: per node the algorithm (a convolution's
@@ -27,10 +28,18 @@ public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
 
     private final CpuKernelRegistry registry;
     private final boolean fuse;
+    private final Function<Node, String> choice;
 
+    /** The heuristic choice ({@link ConvChooser}). */
     public CpuAlgorithms(CpuKernelRegistry registry, boolean fuse) {
+        this(registry, fuse, ConvChooser::choose);
+    }
+
+    /** {@code choice} picks the algorithm of each node that has a cpu kernel (measured, or forced in tests). */
+    public CpuAlgorithms(CpuKernelRegistry registry, boolean fuse, Function<Node, String> choice) {
         this.registry = registry;
         this.fuse = fuse;
+        this.choice = choice;
     }
 
     @Override public List<String> choose(Graph g, int[] schedule) {
@@ -39,7 +48,7 @@ public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
         for (int id : schedule) {
             Node n = g.nodes().get(id);
             if (g.dtype() != DType.F32 || !registry.supports(n.op().getClass())) a.set(id, REFERENCE);
-            else a.set(id, ConvChooser.choose(n));
+            else a.set(id, choice.apply(n));
         }
         if (fuse && g.dtype() == DType.F32) fuse(g, schedule, a);
         return a;

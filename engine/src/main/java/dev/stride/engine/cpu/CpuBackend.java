@@ -37,6 +37,20 @@ public final class CpuBackend implements Backend {
         return new Compiler.Target(NAME, info(), new CpuAlgorithms(KERNELS, true));
     }
 
+    /**
+     * The measured target: each convolution's algorithm is the fastest of its candidates, timed on this machine
+     * with the default {@link Autotuner.Options} (the session default's threads, at most 60 s); the rest as
+     * {@link #target()}. The plan records the choices, so loading it measures nothing.
+     */
+    public Compiler.Target autotuned() { return autotuned(Autotuner.Options.defaults()); }
+
+    /** {@link #autotuned()} with these options (threads the plan will run with, time budget, log). */
+    public Compiler.Target autotuned(Autotuner.Options options) {
+        Map<String, String> info = info();
+        info.put("tuning", options.describe());
+        return new Compiler.Target(NAME, info, new Autotuner(KERNELS, true, options));
+    }
+
     /** Facts a loader or a reader of the plan wants to know about the machine it was compiled on. */
     public static Map<String, String> info() {
         Map<String, String> info = new LinkedHashMap<>();

@@ -1,25 +1,525 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.RunContext;
+import dev.stride.graph.Shape;
 import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Conv2dBackwardData;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Winograd F(2x2,3x3) and F(4x4,3x3) convolution, forward and backward-data. Not registered for an op of its own:
- * {@link ConvKernels} dispatches 3x3 stride-1 convolutions here when the plan's algorithm says so.
+ * {@link ConvKernels} dispatches 3x3 stride-1 convolutions here when the plan's algorithm says so
+ * ({@link ConvChooser#WINOGRAD_F2}, {@link ConvChooser#WINOGRAD_F4}).
+ *
+ * <p>F(m x m, 3x3) computes an m x m output tile from an alpha x alpha input tile (alpha = m + 2) as
+ * {@code Y = A^T [(G g G^T) . (B^T d B)] A}, with . the elementwise product (Lavin and Gray, 2015). The matrices,
+ * for the correlation y_i = sum_k d_(i+k) g_k that convolution layers compute:
+ * <pre>
+ * F(2,3), interpolation points 0, 1, -1, inf:
+ *   B^T = | 1  0 -1  0 |    G = | 1    0    0   |    A^T = | 1  1  1  0 |
+ *         | 0  1  1  0 |        | 1/2  1/2  1/2 |          | 0  1 -1 -1 |
+ *         | 0 -1  1  0 |        | 1/2 -1/2  1/2 |
+ *         | 0  1  0 -1 |        | 0    0    1   |
+ *
+ * F(4,3), points 0, 1, -1, 2, -2, inf (as in NNPACK and ncnn):
+ *   B^T = | 4  0 -5  0  1  0 |    G = |  1/4     0     0   |    A^T = | 1  1  1  1  1  0 |
+ *         | 0 -4 -4  1  1  0 |        | -1/6  -1/6  -1/6  |          | 0  1 -1  2 -2  0 |
+ *         | 0  4 -4 -1  1  0 |        | -1/6   1/6  -1/6  |          | 0  1  1  4  4  0 |
+ *         | 0 -2 -1  2  1  0 |        |  1/24  1/12  1/6  |          | 0  1 -1  8 -8  1 |
+ *         | 0  2 -1 -2  1  0 |        |  1/24 -1/12  1/6  |
+ *         | 0  4  0 -5  0  1 |        |  0     0     1    |
+ * </pre>
+ *
+ * <p>The structure is the one that makes the product a GEMM. Output tiles are numbered across the whole batch
+ * and processed in blocks of {@code tb} tiles. For a block: every (input channel, tile) is transformed into
+ * {@code V[xi][c][tile]} (xi = one of the alpha^2 positions of a transformed tile); then alpha^2 independent GEMMs
+ * {@code M[xi] (O x tiles) = U[xi] (O x C) * V[xi] (C x tiles)} run on {@link Sgemm} with the transformed
+ * filters packed once per xi; then every (output channel, tile) is transformed back, written, and the epilogue
+ * (bias, folded batch norm, activation) applied to each output row segment of the block while it is in cache.
+ * The transforms are vectorised across tiles: the alpha^2 inputs of each tile are first gathered into
+ * {@code d[position][tile]} (which also handles padding and partial edge tiles), so that every transform step is a
+ * contiguous vector load. Scratch per worker is {@code 4 * alpha^2 * (C + O) * tb} bytes, {@code tb} chosen so
+ * that it stays near {@link #BLOCK_BYTES}.
+ *
+ * <p>Threads: blocks are split among workers when there are at least as many blocks as threads (batch > 1 or a
+ * large image); otherwise each block is computed cooperatively, the channels of the input transform, the alpha^2
+ * GEMMs and the output channels of the output transform each split among workers. Each output element is computed
+ * by one thread with the same arithmetic whatever the split (a GEMM column does not depend on the block it is
+ * in), so results are bit-identical for any thread count.
+ *
+ * <p>Backward-data is the same computation: dx = correlation of dy (zero outside, starting at row
+ * {@code padTop - 2}, column {@code padLeft - 2}) with the filter rotated by 180 degrees, its in and out channels
+ * swapped.
  */
 final class WinogradKernels {
     private WinogradKernels() {}
 
+    static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Scratch per worker that the block size aims at (V and M of one block). */
+    static final long BLOCK_BYTES = 2L << 20;
+
     static void register(CpuKernelRegistry r) {
+    }
+
+    /** Whether a convolution with these attributes and kernel size is one Winograd F(m x m, 3x3) computes. */
+    static boolean applicable(int kH, int kW, int strideH, int strideW, int dilationH, int dilationW, int groups) {
+        return kH == 3 && kW == 3 && strideH == 1 && strideW == 1 && dilationH == 1 && dilationW == 1 && groups == 1;
     }
 
     /** Forward kernel, F(m x m, 3x3), m = 2 or 4; applies {@code node.epilogue(2)}. */
     static CpuKernel forward(Conv2d op, CpuNode node, int m) {
-        throw new UnsupportedOperationException("Winograd forward is not implemented yet (node '" + node.name() + "')");
+        return forward(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, BLOCK_BYTES);
     }
 
-    /** Backward-data kernel, F(m x m, 3x3), m = 2 or 4. */
+    /** {@link #forward(Conv2d, CpuNode, int)} at a given vector width and block budget (tests). */
+    static Pipeline forward(Conv2d op, CpuNode node, int m, VectorSpecies<Float> species, boolean simd,
+                            long blockBytes) {
+        Shape x = node.inShape(0), w = node.inShape(1), y = node.outShape(0);
+        require(applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(), op.dilationW(), op.groups()),
+                node, op + " with kernel " + w.dim(2) + "x" + w.dim(3));
+        Epilogue epilogue = node.epilogue(2);
+        return new Pipeline(m, x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), y.dim(2), y.dim(3),
+                -op.padTop(), -op.padLeft(), node.in(0), node.out(0), node.in(1), false, node.watch(1)::changed,
+                epilogue, node.runtime(), species, simd, blockBytes);
+    }
+
+    /**
+     * Backward-data kernel, F(m x m, 3x3), m = 2 or 4: dx(c, i, j) = sum over o, a, b of
+     * dy(o, i + padTop - 2 + a, j + padLeft - 2 + b) * w(o, c, 2 - a, 2 - b). The weight is input 1.
+     */
     static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node, int m) {
-        throw new UnsupportedOperationException("Winograd backward-data is not implemented yet (node '" + node.name() + "')");
+        return backwardData(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, BLOCK_BYTES);
+    }
+
+    /** {@link #backwardData(Conv2dBackwardData, CpuNode, int)} at a given vector width and block budget (tests). */
+    static Pipeline backwardData(Conv2dBackwardData op, CpuNode node, int m, VectorSpecies<Float> species,
+                                 boolean simd, long blockBytes) {
+        Shape dy = node.inShape(0), w = node.inShape(1), dx = node.outShape(0);
+        require(applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(), op.dilationW(), op.groups()),
+                node, op + " with kernel " + w.dim(2) + "x" + w.dim(3));
+        return new Pipeline(m, dy.dim(0), dy.dim(1), dy.dim(2), dy.dim(3), dx.dim(1), dx.dim(2), dx.dim(3),
+                op.padTop() - 2, op.padLeft() - 2, node.in(0), node.out(0), node.in(1), true, node.watch(1)::changed,
+                null, node.runtime(), species, simd, blockBytes);
+    }
+
+    private static void require(boolean ok, CpuNode node, String what) {
+        if (!ok) throw new IllegalArgumentException("node '" + node.name() + "': Winograd F(m x m, 3x3) needs a 3x3"
+                + " kernel, stride 1, dilation 1 and one group, got " + what + "; the plan's algorithm '"
+                + node.algorithmEntry() + "' does not fit this convolution");
+    }
+
+    /** Whether cached transformed filters are stale (a {@link CpuNode.Watch}). */
+    @FunctionalInterface
+    interface Changed {
+        boolean changed();
+    }
+
+    /**
+     * One Winograd correlation, {@code out[N][CO][HO][WO]}: out(co, oy, ox) = sum over ci, ky, kx of
+     * in(ci, oy + rowOff + ky, ox + colOff + kx) * g(co, ci, ky, kx), the input read as zero outside
+     * {@code [0, HI) x [0, WI)}. The filter g is w[co][ci][3][3], or with {@code rotated} the data gradient's
+     * w[ci][co][2-ky][2-kx].
+     */
+    static final class Pipeline implements CpuKernel {
+        private final int m, a, aa, n, ci, hi, wi, co, ho, wo, rowOff, colOff;
+        private final int tH, tW, tilesPerImage, total, tb, blocks, vl;
+        private final int rowWidth;               // input columns a tile row reads: tW * m + 2 from colOff
+        private final boolean cooperative, simd, rotated;
+        private final VectorSpecies<Float> species;
+        private final MemorySegment in, out, w;
+        private final Changed filtersChanged;
+        private final Epilogue epilogue;          // null: none (backward-data)
+        private final CpuRuntime rt;
+        private final Sgemm.PackedA[] u;
+        private final float[] uf;                 // transformed filters [xi][co][ci], before packing
+        private final MemorySegment ufSeg;
+        private final double[] fg = new double[9], fgg = new double[18], fuu = new double[36]; // filter transform
+        private final Scratch[] scratch;
+        private final long blockFlops;
+        private final CpuRuntime.RangeTask blockTask, inTask, gemmTask, outTask;
+        private int curG0, curNt;                 // the block of the cooperative tasks
+
+        /** One worker's buffers. */
+        private static final class Scratch {
+            final float[] v, mm, d, t, y, rows, row;
+            final MemorySegment mSeg;
+            final Sgemm.Matrix[] vMat;
+
+            Scratch(int aa, int m, int ci, int co, int tb, int vl, int rowWidth, int rowFloats, boolean gemmBuffers) {
+                v = gemmBuffers ? new float[aa * ci * tb] : null;
+                mm = gemmBuffers ? new float[aa * co * tb] : null;
+                d = new float[aa * (tb + vl)];        // rows of tb + vl: a vector copy may run past a row's tiles
+                t = new float[aa * vl];
+                y = new float[m * m * tb];
+                rows = new float[rowFloats];
+                row = new float[rowWidth + m];
+                mSeg = gemmBuffers ? MemorySegment.ofArray(mm) : null;
+                vMat = new Sgemm.Matrix[aa];
+                if (gemmBuffers) {
+                    MemorySegment vSeg = MemorySegment.ofArray(v);
+                    for (int xi = 0; xi < aa; xi++) vMat[xi] = Sgemm.Matrix.of(vSeg, (long) xi * ci * tb, tb);
+                }
+            }
+        }
+
+        Pipeline(int m, int n, int ci, int hi, int wi, int co, int ho, int wo, int rowOff, int colOff,
+                 MemorySegment in, MemorySegment out, MemorySegment w, boolean rotated, Changed filtersChanged,
+                 Epilogue epilogue, CpuRuntime rt, VectorSpecies<Float> species, boolean simd, long blockBytes) {
+            if (m != 2 && m != 4) throw new IllegalArgumentException("Winograd tile must be 2 or 4, got " + m);
+            this.m = m;
+            this.a = m + 2;
+            this.aa = a * a;
+            this.n = n; this.ci = ci; this.hi = hi; this.wi = wi; this.co = co; this.ho = ho; this.wo = wo;
+            this.rowOff = rowOff; this.colOff = colOff;
+            this.in = in; this.out = out; this.w = w; this.rotated = rotated;
+            this.filtersChanged = filtersChanged;
+            this.epilogue = epilogue;
+            this.rt = rt;
+            this.species = species;
+            this.simd = simd;
+            this.vl = simd ? species.length() : 1;
+            tH = Math.ceilDiv(ho, m);
+            tW = Math.ceilDiv(wo, m);
+            tilesPerImage = tH * tW;
+            total = n * tilesPerImage;
+            rowWidth = tW * m + 2;
+
+            // Block size: tiles whose V and M fit the budget, a multiple of the GEMM's NR (whole micro-tiles)
+            // and of the vector length; no more than there are tiles.
+            int threads = rt.threads();
+            int unit = lcm(rt.gemmGeometry().nr(), vl);
+            long perTile = 4L * aa * (ci + co);
+            int fit = (int) Math.max(unit, Math.min(1 << 16, blockBytes / perTile) / unit * unit);
+            int size = Math.min(fit, roundUp(total, vl));
+            int count = Math.ceilDiv(total, size);
+            // Few blocks and several threads: equal shares, one block per thread or a multiple, when each block
+            // still holds enough tiles for the GEMM to stream (MIN_SHARE_TILES); otherwise share each block.
+            if (threads > 1 && count < 4 * threads && total >= threads * MIN_SHARE_TILES) {
+                int want = roundUp(count, threads);
+                size = roundUp(Math.ceilDiv(total, want), vl);
+                count = Math.ceilDiv(total, size);
+            }
+            tb = size;
+            blocks = count;
+            cooperative = threads > 1 && blocks < threads;
+
+            u = new Sgemm.PackedA[aa];
+            uf = new float[aa * co * ci];
+            ufSeg = MemorySegment.ofArray(uf);
+            scratch = new Scratch[threads];
+            for (int k = 0; k < threads; k++)
+                scratch[k] = new Scratch(aa, m, ci, co, tb, vl, rowWidth,
+                        Math.max(a * m * (tW + 1), m * rowWidth) + vl, k == 0 || !cooperative);
+            blockFlops = 2L * aa * co * ci * tb + TRANSFORM_FLOPS * aa * (ci + co) * tb;
+
+            blockTask = (worker, from, to) -> {
+                for (int b = from; b < to; b++) block(worker, b);
+            };
+            inTask = (worker, from, to) -> {
+                for (int c = from; c < to; c++) inputTransform(scratch[worker], scratch[0].v, curG0, curNt, c);
+            };
+            gemmTask = (worker, from, to) -> {
+                Sgemm g = rt.gemmOf(worker);
+                for (int xi = from; xi < to; xi++) gemm(g, scratch[0], xi, curNt);
+            };
+            outTask = (worker, from, to) -> {
+                for (int o = from; o < to; o++) outputTransform(scratch[worker], scratch[0].mm, curG0, curNt, o);
+            };
+        }
+
+        /** Below this many tiles per block a thread's GEMMs (N = tiles) run too short to pay for a share. */
+        private static final int MIN_SHARE_TILES = 32;
+
+        /**
+         * What transforming one value costs, in GEMM flops of the same time (for {@link CpuRuntime#parallelFor}'s
+         * threshold, which is in GEMM flops).
+         */
+        private static final long TRANSFORM_FLOPS = 20;
+
+        int tilesPerBlock() { return tb; }
+
+        int blocks() { return blocks; }
+
+        boolean cooperative() { return cooperative; }
+
+        @Override public void run(RunContext ctx) {
+            if (filtersChanged.changed()) transformFilters();
+            if (epilogue != null) epilogue.refresh();
+            if (!cooperative) {
+                rt.parallelFor(blocks, blockFlops * blocks, blockTask);
+                return;
+            }
+            for (int b = 0; b < blocks; b++) {
+                curG0 = b * tb;
+                curNt = Math.min(tb, total - curG0);
+                rt.parallelFor(ci, TRANSFORM_FLOPS * aa * ci * curNt, inTask);
+                rt.parallelFor(aa, 2L * aa * co * ci * curNt, gemmTask);
+                rt.parallelFor(co, TRANSFORM_FLOPS * aa * co * curNt, outTask);
+            }
+        }
+
+        /** One block on one worker: transform in, alpha^2 GEMMs, transform out. */
+        private void block(int worker, int b) {
+            int g0 = b * tb, nt = Math.min(tb, total - g0);
+            Scratch s = scratch[worker];
+            for (int c = 0; c < ci; c++) inputTransform(s, s.v, g0, nt, c);
+            Sgemm g = rt.gemmOf(worker);
+            for (int xi = 0; xi < aa; xi++) gemm(g, s, xi, nt);
+            for (int o = 0; o < co; o++) outputTransform(s, s.mm, g0, nt, o);
+        }
+
+        private void gemm(Sgemm g, Scratch s, int xi, int nt) {
+            g.multiply(co, nt, ci, 1f, u[xi], s.vMat[xi], 0f, s.mSeg, (long) xi * co * tb, tb);
+        }
+
+        // ---- filters ----
+
+        /** U[xi] = (G g G^T)[xi] for every (co, ci), in double then rounded, packed as GEMM left operands. */
+        private void transformFilters() {
+            double[] g = fg, gg = fgg, uu = fuu;
+            long plane = (long) co * ci;
+            for (int o = 0; o < co; o++) {
+                for (int c = 0; c < ci; c++) {
+                    if (!rotated) {
+                        long base = ((long) o * ci + c) * 9;
+                        for (int k = 0; k < 9; k++) g[k] = w.getAtIndex(F, base + k);
+                    } else {              // w is [ci][co][3][3] here (the forward conv's [O][C]), rotated 180
+                        long base = ((long) c * co + o) * 9;
+                        for (int k = 0; k < 9; k++) g[k] = w.getAtIndex(F, base + 8 - k);
+                    }
+                    // gg = G g (a x 3), then uu = gg G^T (a x a)
+                    for (int q = 0; q < 3; q++) filterColumn(g[q], g[3 + q], g[6 + q], gg, q, 3);
+                    for (int p = 0; p < a; p++) filterColumn(gg[p * 3], gg[p * 3 + 1], gg[p * 3 + 2], uu, p * a, 1);
+                    long at = (long) o * ci + c;
+                    for (int xi = 0; xi < aa; xi++) uf[(int) (xi * plane + at)] = (float) uu[xi];
+                }
+            }
+            Sgemm geometry = rt.gemmGeometry();
+            for (int xi = 0; xi < aa; xi++)
+                u[xi] = geometry.packA(Sgemm.Matrix.of(ufSeg, xi * plane, ci), co, ci);
+        }
+
+        /** The a values G (g0, g1, g2)^T into {@code dst[at + k * stride]}. */
+        private void filterColumn(double g0, double g1, double g2, double[] dst, int at, int stride) {
+            if (m == 2) {
+                dst[at] = g0;
+                dst[at + stride] = (g0 + g1 + g2) / 2;
+                dst[at + 2 * stride] = (g0 - g1 + g2) / 2;
+                dst[at + 3 * stride] = g2;
+            } else {
+                dst[at] = g0 / 4;
+                dst[at + stride] = -(g0 + g1 + g2) / 6;
+                dst[at + 2 * stride] = -(g0 - g1 + g2) / 6;
+                dst[at + 3 * stride] = g0 / 24 + g1 / 12 + g2 / 6;
+                dst[at + 4 * stride] = g0 / 24 - g1 / 12 + g2 / 6;
+                dst[at + 5 * stride] = g2;
+            }
+        }
+
+        // ---- input transform ----
+
+        /** V[xi][c][j] = (B^T d B)[xi] for the tiles j of block [g0, g0 + nt) of input channel c. */
+        private void inputTransform(Scratch s, float[] v, int g0, int nt, int c) {
+            float[] d = s.d, t = s.t;
+            gather(s, g0, nt, c);
+            int ldv = ci * tb, ldd = tb + vl;     // V's stride between xi, d's between positions
+            if (simd) {
+                int step = a * vl;
+                for (int j = 0; j < nt; j += vl) {
+                    for (int i = 0; i < a; i++) inputRow(d, i * a * ldd + j, ldd, t, i * step, vl);
+                    for (int l = 0; l < a; l++) inputRow(t, l * vl, step, v, l * ldv + c * tb + j, a * ldv);
+                }
+            } else {
+                for (int j = 0; j < nt; j++) {
+                    for (int i = 0; i < a; i++) inputRowScalar(d, i * a * ldd + j, ldd, t, i * a, 1);
+                    for (int l = 0; l < a; l++) inputRowScalar(t, l, a, v, l * ldv + c * tb + j, a * ldv);
+                }
+            }
+        }
+
+        /**
+         * d[(i * a + q) * (tb + vl) + j] = in(c, iy0 + i, ix0 + q) of tile j, zero outside the input: the alpha x alpha
+         * input window of every tile of the block, position-major so that the transform reads vectors of tiles.
+         * Tile row by tile row, each of the a input rows it reads is copied into a zero-padded buffer and split by
+         * column phase (column mod m): phase p holds columns p, p + m, p + 2m, ..., so that position q of
+         * consecutive tiles is contiguous (phase q mod m, shifted by q / m) and fills d by array copies.
+         */
+        private void gather(Scratch s, int g0, int nt, int c) {
+            float[] d = s.d, p = s.rows, row = s.row;
+            int rw = rowWidth, pw = tW + 1, ldd = tb + vl; // a phase holds tW + 1 columns: q / m <= 1
+            for (int j = 0, g = g0; j < nt; ) {
+                int img = g / tilesPerImage, t = g % tilesPerImage, ty = t / tW, tx0 = t % tW;
+                int len = Math.min(nt - j, tW - tx0);
+                long plane = ((long) img * ci + c) * hi * wi;
+                int lo = Math.max(0, colOff), hiCol = Math.min(wi, colOff + rw);   // input columns present
+                for (int i = 0, iy = ty * m + rowOff; i < a; i++, iy++) {
+                    if (iy < 0 || iy >= hi || lo >= hiCol) {
+                        java.util.Arrays.fill(row, 0f);
+                    } else {
+                        java.util.Arrays.fill(row, 0, lo - colOff, 0f);
+                        MemorySegment.copy(in, F, (plane + (long) iy * wi + lo) * 4, row, lo - colOff, hiCol - lo);
+                        java.util.Arrays.fill(row, hiCol - colOff, row.length, 0f);
+                    }
+                    for (int ph = 0, at = i * m * pw; ph < m; ph++, at += pw)
+                        for (int k = 0, col = ph; k < pw; k++, col += m) p[at + k] = row[col];
+                }
+                for (int i = 0; i < a; i++)
+                    for (int q = 0; q < a; q++)
+                        copy(p, (i * m + q % m) * pw + tx0 + q / m, d, (i * a + q) * ldd + j, len);
+                j += len;
+                g += len;
+            }
+        }
+
+        /**
+         * n floats from src[from...] to dst[to...], in whole vectors: up to vl - 1 more are read and written (the
+         * buffers have room; what lands past n is overwritten by the next segment or never read). System.arraycopy
+         * costs more than the copy itself for the short runs here (a tile row of a 56x56 map is 14 tiles).
+         */
+        private void copy(float[] src, int from, float[] dst, int to, int n) {
+            if (!simd) {
+                for (int k = 0; k < n; k++) dst[to + k] = src[from + k];
+                return;
+            }
+            for (int k = 0; k < n; k += vl) FloatVector.fromArray(species, src, from + k).intoArray(dst, to + k);
+        }
+
+        /** The 1-D input transform B^T x of the a vectors at src[s0 + k * ss] into dst[d0 + k * ds]. */
+        private void inputRow(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            VectorSpecies<Float> sp = species;
+            if (m == 2) {
+                FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
+                        x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss);
+                x0.sub(x2).intoArray(dst, d0);
+                x1.add(x2).intoArray(dst, d0 + ds);
+                x2.sub(x1).intoArray(dst, d0 + 2 * ds);
+                x1.sub(x3).intoArray(dst, d0 + 3 * ds);
+            } else {
+                FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
+                        x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss),
+                        x4 = FloatVector.fromArray(sp, src, s0 + 4 * ss), x5 = FloatVector.fromArray(sp, src, s0 + 5 * ss);
+                FloatVector four = FloatVector.broadcast(sp, 4f), minus4 = FloatVector.broadcast(sp, -4f),
+                        minus5 = FloatVector.broadcast(sp, -5f);
+                FloatVector p = x2.fma(minus4, x4), q = x1.fma(minus4, x3);   // x4 - 4 x2, x3 - 4 x1
+                FloatVector r = x4.sub(x2), s = x3.sub(x1).mul(2f);          // x4 - x2, 2 (x3 - x1)
+                x0.fma(four, x2.fma(minus5, x4)).intoArray(dst, d0);          // 4 x0 - 5 x2 + x4
+                p.add(q).intoArray(dst, d0 + ds);                            // -4 x1 - 4 x2 + x3 + x4
+                p.sub(q).intoArray(dst, d0 + 2 * ds);                        // 4 x1 - 4 x2 - x3 + x4
+                r.add(s).intoArray(dst, d0 + 3 * ds);                        // -2 x1 - x2 + 2 x3 + x4
+                r.sub(s).intoArray(dst, d0 + 4 * ds);                        // 2 x1 - x2 - 2 x3 + x4
+                x1.fma(four, x3.fma(minus5, x5)).intoArray(dst, d0 + 5 * ds); // 4 x1 - 5 x3 + x5
+            }
+        }
+
+        /** {@link #inputRow} for one lane, with the same arithmetic. */
+        private void inputRowScalar(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            if (m == 2) {
+                float x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss];
+                dst[d0] = x0 - x2;
+                dst[d0 + ds] = x1 + x2;
+                dst[d0 + 2 * ds] = x2 - x1;
+                dst[d0 + 3 * ds] = x1 - x3;
+            } else {
+                float x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss],
+                        x4 = src[s0 + 4 * ss], x5 = src[s0 + 5 * ss];
+                float p = Math.fma(x2, -4f, x4), q = Math.fma(x1, -4f, x3);
+                float r = x4 - x2, s = (x3 - x1) * 2f;
+                dst[d0] = Math.fma(x0, 4f, Math.fma(x2, -5f, x4));
+                dst[d0 + ds] = p + q;
+                dst[d0 + 2 * ds] = p - q;
+                dst[d0 + 3 * ds] = r + s;
+                dst[d0 + 4 * ds] = r - s;
+                dst[d0 + 5 * ds] = Math.fma(x1, 4f, Math.fma(x3, -5f, x5));
+            }
+        }
+
+        // ---- output transform ----
+
+        /**
+         * Y = A^T M A for output channel o of the tiles of block [g0, g0 + nt) into y[(r * m + k) * tb + j], then
+         * tile row by tile row: the m output rows assembled in a row buffer, copied out, the epilogue applied.
+         */
+        private void outputTransform(Scratch s, float[] mm, int g0, int nt, int o) {
+            float[] t = s.t, y = s.y, p = s.rows;
+            int ldm = co * tb;                    // M's stride between xi
+            for (int j = 0; j < nt; j += vl) {
+                if (simd) {
+                    for (int l = 0; l < a; l++) outputRow(mm, l * ldm + o * tb + j, a * ldm, t, l * vl, a * vl);
+                    for (int r = 0; r < m; r++) outputRow(t, r * a * vl, vl, y, r * m * tb + j, tb);
+                } else {
+                    for (int l = 0; l < a; l++) outputRowScalar(mm, l * ldm + o * tb + j, a * ldm, t, l, a);
+                    for (int r = 0; r < m; r++) outputRowScalar(t, r * a, 1, y, r * m * tb + j, tb);
+                }
+            }
+            int rw = rowWidth;
+            for (int j = 0, g = g0; j < nt; ) {
+                int img = g / tilesPerImage, tt = g % tilesPerImage, ty = tt / tW, tx0 = tt % tW;
+                int len = Math.min(nt - j, tW - tx0);
+                for (int k = 0; k < len; k++) {
+                    int to = k * m, from = j + k;
+                    for (int r = 0; r < m; r++)
+                        for (int q = 0; q < m; q++) p[r * rw + to + q] = y[(r * m + q) * tb + from];
+                }
+                long plane = ((long) img * co + o) * ho * wo;
+                int ox0 = tx0 * m, cols = Math.min(wo, (tx0 + len) * m) - ox0;
+                for (int r = 0, oy = ty * m; r < m && oy < ho; r++, oy++) {
+                    long at = plane + (long) oy * wo + ox0;
+                    MemorySegment.copy(p, r * rw, out, F, at * 4, cols);
+                    if (epilogue != null) epilogue.apply(out, at, o, cols);
+                }
+                j += len;
+                g += len;
+            }
+        }
+
+        /** The 1-D output transform A^T x of the a vectors at src[s0 + k * ss] into m vectors at dst[d0 + k * ds]. */
+        private void outputRow(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            VectorSpecies<Float> sp = species;
+            if (m == 2) {
+                FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
+                        x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss);
+                x0.add(x1).add(x2).intoArray(dst, d0);
+                x1.sub(x2).sub(x3).intoArray(dst, d0 + ds);
+            } else {
+                FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
+                        x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss),
+                        x4 = FloatVector.fromArray(sp, src, s0 + 4 * ss), x5 = FloatVector.fromArray(sp, src, s0 + 5 * ss);
+                FloatVector p = x1.add(x2), q = x1.sub(x2), r = x3.add(x4), s = x3.sub(x4);
+                x0.add(p).add(r).intoArray(dst, d0);                                        // x0 + ... + x4
+                s.fma(FloatVector.broadcast(sp, 2f), q).intoArray(dst, d0 + ds);            // x1 - x2 + 2 (x3 - x4)
+                r.fma(FloatVector.broadcast(sp, 4f), p).intoArray(dst, d0 + 2 * ds);        // x1 + x2 + 4 (x3 + x4)
+                s.fma(FloatVector.broadcast(sp, 8f), q.add(x5)).intoArray(dst, d0 + 3 * ds); // x1 - x2 + 8 (x3 - x4) + x5
+            }
+        }
+
+        /** {@link #outputRow} for one lane, with the same arithmetic. */
+        private void outputRowScalar(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            if (m == 2) {
+                float x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss];
+                dst[d0] = x0 + x1 + x2;
+                dst[d0 + ds] = x1 - x2 - x3;
+            } else {
+                float x0 = src[s0], x1 = src[s0 + ss], x2 = src[s0 + 2 * ss], x3 = src[s0 + 3 * ss],
+                        x4 = src[s0 + 4 * ss], x5 = src[s0 + 5 * ss];
+                float p = x1 + x2, q = x1 - x2, r = x3 + x4, s = x3 - x4;
+                dst[d0] = x0 + p + r;
+                dst[d0 + ds] = Math.fma(s, 2f, q);
+                dst[d0 + 2 * ds] = Math.fma(r, 4f, p);
+                dst[d0 + 3 * ds] = Math.fma(s, 8f, q + x5);
+            }
+        }
+
+        private static int roundUp(int x, int k) { return Math.ceilDiv(x, k) * k; }
+
+        private static int lcm(int p, int q) {
+            int x = p, y = q;
+            while (y != 0) { int r = x % y; x = y; y = r; }
+            return p / x * q;
+        }
     }
 }

@@ -38,26 +38,36 @@ public final class CrossBackend {
     /** What ran and how close it came: per output name, the worst |cpu - ref| / (atol + rtol |ref|) (<= 1 passes). */
     public record Result(Map<String, Double> worstRatio, Map<String, String> algorithms) {}
 
-    /** Options of one comparison. */
+    /**
+     * Options of one comparison. {@code target} compiles the cpu plan; null means the heuristic
+     * {@code new CpuBackend().target()}.
+     */
     public record Options(String tolerance, Set<Integer> gradInputs, int threads, Set<Class<?>> mustRunOnCpu,
-                          Map<String, Tensor> fixedInputs) {
+                          Map<String, Tensor> fixedInputs, Compiler.Target target) {
         /** Forward only, one thread. */
         public static Options forward(String tolerance, Class<?>... mustRunOnCpu) {
-            return new Options(tolerance, Set.of(), 1, Set.of(mustRunOnCpu), Map.of());
+            return new Options(tolerance, Set.of(), 1, Set.of(mustRunOnCpu), Map.of(), null);
         }
 
         /** Forward and the gradient with respect to {@code inputs}. */
         public Options withGradients(Integer... inputs) {
-            return new Options(tolerance, Set.of(inputs), threads, mustRunOnCpu, fixedInputs);
+            return new Options(tolerance, Set.of(inputs), threads, mustRunOnCpu, fixedInputs, target);
         }
 
-        public Options withThreads(int t) { return new Options(tolerance, gradInputs, t, mustRunOnCpu, fixedInputs); }
+        public Options withThreads(int t) {
+            return new Options(tolerance, gradInputs, t, mustRunOnCpu, fixedInputs, target);
+        }
 
         /** Feeds input {@code "x<i>"} this tensor instead of random values (labels, indices). */
         public Options withInput(int i, Tensor t) {
             Map<String, Tensor> m = new LinkedHashMap<>(fixedInputs);
             m.put("x" + i, t);
-            return new Options(tolerance, gradInputs, threads, mustRunOnCpu, m);
+            return new Options(tolerance, gradInputs, threads, mustRunOnCpu, m, target);
+        }
+
+        /** Compiles the cpu plan for this target (e.g. one that forces an algorithm) instead of the heuristic one. */
+        public Options withTarget(Compiler.Target t) {
+            return new Options(tolerance, gradInputs, threads, mustRunOnCpu, fixedInputs, t);
         }
     }
 
@@ -84,7 +94,7 @@ public final class CrossBackend {
         }
         Graph cpuGraph = build(DType.F32, shapes, f, seed, o, feeds, new Random(seed ^ 0x5DEECE66DL));
         Graph refGraph = build(DType.F64, shapes, f, seed, o, null, new Random(seed ^ 0x5DEECE66DL));
-        Plan cpuPlan = Compiler.compile(cpuGraph, cpuTarget);
+        Plan cpuPlan = Compiler.compile(cpuGraph, o.target() != null ? o.target() : cpuTarget);
         Plan refPlan = Compiler.compile(refGraph);
 
         Map<String, String> algorithms = new LinkedHashMap<>();
