@@ -83,6 +83,41 @@ class PoolKernelsTest {
                 opts("pool", 1, MaxPool2d.class, MaxPool2dBackward.class).withGradients(0).withInput(0, x));
     }
 
+    /**
+     * Max pooling (both directions) and the resize backwards keep the float32 reference's arithmetic (the same
+     * argmax, double accumulation in the same order, one rounding): their outputs equal it bit for bit.
+     */
+    @Property(tries = 30)
+    void exactKernelsEqualTheFloatReferenceBitForBit(@ForAll @IntRange(min = 1, max = 3) int k, @ForAll @IntRange(min = 1, max = 3) int s,
+                                                     @ForAll @IntRange(min = 1, max = 2) int d, @ForAll @IntRange(min = 0, max = 15) int pads,
+                                                     @ForAll boolean ceil, @ForAll @IntRange(min = 0, max = 30) int extra,
+                                                     @ForAll @IntRange(min = 1, max = 40) int outW, @ForAll boolean bilinear,
+                                                     @ForAll long seed) {
+        PoolSpec p = maxSpec(k, k, s, s, d, d, pads, ceil);
+        Shape x = Shape.of(2, 3, d * (k - 1) + 1 + extra / 3, d * (k - 1) + 1 + extra);
+        MaxPool2d max = new MaxPool2d(k, k, s, s, p.padTop(), p.padLeft(), p.padBottom(), p.padRight(), d, d, ceil);
+        Shape pooled = max.inferShapes(List.of(x)).getFirst(), up = Shape.of(2, 3, 5, outW);
+        Upsample2d.Mode mode = bilinear ? Upsample2d.Mode.BILINEAR : Upsample2d.Mode.NEAREST;
+        List<Shape> shapes = List.of(x, pooled, up);
+        java.util.function.BiFunction<GraphBuilder, List<Value>, List<Value>> f = (b, v) -> List.of(
+                b.apply("max", max, v.get(0)),
+                b.apply("max_grad", new MaxPool2dBackward(k, k, s, s, p.padTop(), p.padLeft(), p.padBottom(), p.padRight(),
+                        d, d, ceil), v.get(0), v.get(1)),
+                b.apply("up_grad", new Upsample2dBackward(mode, x.dim(2), x.dim(3), bilinear && seed % 2 == 0), v.get(2)));
+        var feeds = KernelPaths.inputs(shapes, seed, Map.of());
+        var cpu = KernelPaths.run(shapes, f, feeds, KernelPaths.Path.simd(1),
+                List.of(MaxPool2d.class, MaxPool2dBackward.class, Upsample2dBackward.class), POOL);
+        GraphBuilder b = new GraphBuilder(DType.F32, false);
+        List<Value> xs = new java.util.ArrayList<>();
+        for (int i = 0; i < shapes.size(); i++) xs.add(b.input("x" + i, shapes.get(i)));
+        List<Value> outs = f.apply(b, xs);
+        for (int i = 0; i < outs.size(); i++) b.output("out" + i, outs.get(i));
+        try (var ref = dev.stride.engine.Session.open(dev.stride.graph.Compiler.compile(b.build()), "reference",
+                dev.stride.engine.SessionOptions.defaults())) {
+            KernelPaths.assertBitIdentical(ref.run(feeds), cpu, "cpu vs float32 reference");
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------- average pools
 
     @Property(tries = 60)
