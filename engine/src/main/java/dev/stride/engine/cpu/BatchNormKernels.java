@@ -19,9 +19,10 @@ import java.nio.ByteOrder;
  *
  * <p>Training statistics take two passes, as the reference does: the mean (sums of the deviations from one of
  * the channel's values in {@link ChunkedSums}: float vectors within a chunk, double across chunks), then the
- * squared deviations from the mean rounded to float,
- * {@code mf}, with the exact correction {@code var = sum((x - mf)^2)/M - (mean - mf)^2}. The output is formed as
- * {@code (x - mf) * scale + (beta - (mean - mf) * scale)}, so a large mean does not cancel in float.
+ * squared deviations from the mean rounded to float, {@code mf}, with the exact correction
+ * {@code var = sum((x - mf)^2)/M - (mean - mf)^2}. The output is formed as
+ * {@code (x - mf) * scale + (beta - (mean - mf) * scale)}, so a large mean does not cancel in float. Outputs are
+ * the reference's: y, the batch mean and the biased batch variance.
  */
 final class BatchNormKernels {
     private BatchNormKernels() {}

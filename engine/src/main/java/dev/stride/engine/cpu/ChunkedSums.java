@@ -1,7 +1,6 @@
 package dev.stride.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -10,10 +9,10 @@ import java.nio.ByteOrder;
 
 /**
  * Sums over runs of floats in a fixed order, for statistics over many elements (batch norm over N*H*W): within a
- * chunk of {@link #CHUNK} floats, float vector lanes (two accumulators, then a lane reduction) or a plain float
- * sum on the scalar path; chunk totals are added in double. A lane therefore sums at most CHUNK / (2 * lanes)
- * floats, which keeps float rounding small however long the run, and the order depends only on the run's length
- * and the species, never on the thread that computes it.
+ * chunk of {@link #CHUNK} floats, float vector lanes (two accumulators, then {@link TierStableMath#sum}) or a
+ * plain float sum on the scalar path; chunk totals are added in double. A lane therefore sums at most
+ * CHUNK / (2 * lanes) floats, which keeps float rounding small however long the run, and the order depends only on
+ * the run's length and the species, never on the thread or the JIT tier that computes it.
  */
 final class ChunkedSums {
     private ChunkedSums() {}

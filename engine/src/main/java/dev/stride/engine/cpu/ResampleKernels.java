@@ -6,7 +6,6 @@ import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
 import dev.stride.graph.op.Upsample2d;
 import dev.stride.graph.op.Upsample2dBackward;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;

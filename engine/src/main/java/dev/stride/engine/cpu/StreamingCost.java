@@ -12,9 +12,10 @@ final class StreamingCost {
 
     /**
      * GEMM flops that take as long as one element visit of a streaming kernel. An estimate from one-thread timings
-     * on this shared 2-core machine, not a measured split threshold: max pooling ran at about 0.36 ns per visit
-     * and batch-norm training at about 0.15 ns, while SGEMM does about 70 GFLOP/s, i.e. 10 to 25 GEMM flops per
-     * visit. 32 leans towards not splitting: a share must be worth about 90 us of pooling before a second thread
+     * on this shared 2-core machine (best of 100 runs, StreamingKernelTiming), not a measured split threshold: max
+     * pooling 3x3/2 on [8,64,112,112] took about 6 ms for 22.5M visits (0.27 ns each) and batch-norm training on
+     * [8,64,56,56] about 0.6 ms for 4.8M (0.13 ns), while SGEMM does about 70 GFLOP/s: 9 to 19 GEMM flops per
+     * visit. 32 leans towards not splitting: a share must be worth about 60 us of pooling before a second thread
      * (which costs 15-20 us to wake) takes it.
      */
     static final long GEMM_FLOPS_PER_VISIT = 32;

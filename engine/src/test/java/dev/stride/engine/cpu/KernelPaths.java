@@ -12,10 +12,12 @@ import dev.stride.graph.Shape;
 import dev.stride.graph.Value;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
@@ -74,16 +76,28 @@ final class KernelPaths {
         CpuKernelRegistry registry = new CpuKernelRegistry();
         for (Family fam : families) fam.register(registry, path.simd());
         Plan plan = Compiler.compile(g, new Compiler.Target(CpuBackend.NAME, Map.of(), new CpuAlgorithms(registry, false)));
+        Set<Thread> workersBefore = workers();
         try (CpuProgram p = new CpuProgram(plan, registry, ReferenceBackend.kernels(), path.threads())) {
             for (var n : plan.scheduledNodes())
                 if (mustRunOnCpu.contains(n.op().getClass()) && p.algorithm(n.id()).equals(CpuAlgorithms.REFERENCE))
                     fail("node '" + n.name() + "' (" + n.op().kind() + ") has no cpu kernel on path " + path.name());
             for (Value v : g.inputs()) p.write(v, feeds.get(v.name()));
             p.run(new RunContext(0));
+            // A runtime's pool starts a worker thread when work is first handed to it: a new one means a split.
+            if (path.threads() > 1 && workersBefore.containsAll(workers()))
+                fail("the run on " + path.threads() + " threads was not split over them (no worker started):"
+                        + " the shapes are too small for the thread-count check to mean anything");
             Map<String, Tensor> out = new LinkedHashMap<>();
             g.outputs().forEach((name, v) -> out.put(name, p.read(v)));
             return out;
         }
+    }
+
+    /** The live worker threads of cpu runtimes (tests run one at a time, so new ones belong to the run at hand). */
+    private static Set<Thread> workers() {
+        Set<Thread> w = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) if (t.getName().equals("stride-cpu-worker")) w.add(t);
+        return w;
     }
 
     /** Fails unless every output is bit for bit the same. */
@@ -113,8 +127,8 @@ final class KernelPaths {
     }
 
     /**
-     * Runs {@code f} on the default path with 1 and 2 threads (must be bit-identical) and on the scalar path (must
-     * agree within {@code tolKey}). {@code check} may inspect the default result.
+     * Runs {@code f} on the default path with 1 and 2 threads (must be bit-identical, and the 2-thread run must
+     * actually have been split) and on the scalar path (must agree within {@code tolKey}). {@code check} may inspect the default result.
      */
     static void checkPaths(List<Shape> shapes, BiFunction<GraphBuilder, List<Value>, List<Value>> f, long seed,
                            Map<Integer, Tensor> fixed, String tolKey, List<Class<?>> mustRunOnCpu,

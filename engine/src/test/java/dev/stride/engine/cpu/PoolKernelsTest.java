@@ -2,6 +2,7 @@ package dev.stride.engine.cpu;
 
 import dev.stride.engine.Tensor;
 import dev.stride.graph.DType;
+import dev.stride.graph.GraphBuilder;
 import dev.stride.graph.PoolSpec;
 import dev.stride.graph.Shape;
 import dev.stride.graph.Value;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiFunction;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The cpu pooling, resizing and batch-norm kernels against the float64 reference ({@link CrossBackend}: forward and
@@ -80,6 +81,41 @@ class PoolKernelsTest {
         for (long i = 0; i < x.size(); i++) x.set(i, values[r.nextInt(values.length)]);
         CrossBackend.check(List.of(shape), (b, xs) -> List.of(b.maxPool2d(xs.getFirst(), p)), seed,
                 opts("pool", 1, MaxPool2d.class, MaxPool2dBackward.class).withGradients(0).withInput(0, x));
+    }
+
+    /**
+     * Max pooling (both directions) and the resize backwards keep the float32 reference's arithmetic (the same
+     * argmax, double accumulation in the same order, one rounding): their outputs equal it bit for bit.
+     */
+    @Property(tries = 30)
+    void exactKernelsEqualTheFloatReferenceBitForBit(@ForAll @IntRange(min = 1, max = 3) int k, @ForAll @IntRange(min = 1, max = 3) int s,
+                                                     @ForAll @IntRange(min = 1, max = 2) int d, @ForAll @IntRange(min = 0, max = 15) int pads,
+                                                     @ForAll boolean ceil, @ForAll @IntRange(min = 0, max = 30) int extra,
+                                                     @ForAll @IntRange(min = 1, max = 40) int outW, @ForAll boolean bilinear,
+                                                     @ForAll long seed) {
+        PoolSpec p = maxSpec(k, k, s, s, d, d, pads, ceil);
+        Shape x = Shape.of(2, 3, d * (k - 1) + 1 + extra / 3, d * (k - 1) + 1 + extra);
+        MaxPool2d max = new MaxPool2d(k, k, s, s, p.padTop(), p.padLeft(), p.padBottom(), p.padRight(), d, d, ceil);
+        Shape pooled = max.inferShapes(List.of(x)).getFirst(), up = Shape.of(2, 3, 5, outW);
+        Upsample2d.Mode mode = bilinear ? Upsample2d.Mode.BILINEAR : Upsample2d.Mode.NEAREST;
+        List<Shape> shapes = List.of(x, pooled, up);
+        java.util.function.BiFunction<GraphBuilder, List<Value>, List<Value>> f = (b, v) -> List.of(
+                b.apply("max", max, v.get(0)),
+                b.apply("max_grad", new MaxPool2dBackward(k, k, s, s, p.padTop(), p.padLeft(), p.padBottom(), p.padRight(),
+                        d, d, ceil), v.get(0), v.get(1)),
+                b.apply("up_grad", new Upsample2dBackward(mode, x.dim(2), x.dim(3), bilinear && seed % 2 == 0), v.get(2)));
+        var feeds = KernelPaths.inputs(shapes, seed, Map.of());
+        var cpu = KernelPaths.run(shapes, f, feeds, KernelPaths.Path.simd(1),
+                List.of(MaxPool2d.class, MaxPool2dBackward.class, Upsample2dBackward.class), POOL);
+        GraphBuilder b = new GraphBuilder(DType.F32, false);
+        List<Value> xs = new java.util.ArrayList<>();
+        for (int i = 0; i < shapes.size(); i++) xs.add(b.input("x" + i, shapes.get(i)));
+        List<Value> outs = f.apply(b, xs);
+        for (int i = 0; i < outs.size(); i++) b.output("out" + i, outs.get(i));
+        try (var ref = dev.stride.engine.Session.open(dev.stride.graph.Compiler.compile(b.build()), "reference",
+                dev.stride.engine.SessionOptions.defaults())) {
+            KernelPaths.assertBitIdentical(ref.run(feeds), cpu, "cpu vs float32 reference");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- average pools
@@ -163,55 +199,64 @@ class PoolKernelsTest {
     // ---------------------------------------------------------------------------------------------- other paths
 
     /**
-     * Every kernel of the family on shapes large enough to be split over two threads: bit-identical to one thread,
-     * and the scalar and 128-bit paths agree with the default.
+     * One op on shapes large enough to be split over two threads (checked): bit-identical to one thread, and the
+     * scalar path agrees with the default.
      */
+    private static void paths(String tol, List<Shape> shapes, BiFunction<GraphBuilder, List<Value>, Value> f,
+                              Map<Integer, Tensor> fixed, Class<?> op) {
+        KernelPaths.checkPaths(shapes, (b, v) -> List.of(f.apply(b, v)), 1, fixed, tol, List.of(op),
+                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), POOL);
+    }
+
     @Test
-    void pathsAgreeAndThreadsDoNotChangeBits() {
-        Shape x = Shape.of(2, 8, 67, 93);
+    void poolingPathsAgreeAndThreadsDoNotChangeBits() {
+        Shape x = Shape.of(4, 16, 67, 93);
         MaxPool2d max = new MaxPool2d(3, 3, 2, 2, 1, 0, 1, 1, 1, 2, true);
         AvgPool2d avg = new AvgPool2d(3, 2, 2, 1, 1, 1, 0, 1, true, false);
         Shape pooled = max.inferShapes(List.of(x)).getFirst(), avgOut = avg.inferShapes(List.of(x)).getFirst();
-        KernelPaths.checkPaths(List.of(x, pooled, avgOut), (b, v) -> List.of(
-                        b.apply("max", max, v.get(0)),
-                        b.apply("max_grad", new MaxPool2dBackward(3, 3, 2, 2, 1, 0, 1, 1, 1, 2, true), v.get(0), v.get(1)),
-                        b.apply("avg", avg, v.get(0)),
-                        b.apply("avg_grad", new AvgPool2dBackward(3, 2, 2, 1, 1, 1, 0, 1, true, false, 67, 93), v.get(2))),
-                1, Map.of(), "pool", List.of(MaxPool2d.class, MaxPool2dBackward.class, AvgPool2d.class, AvgPool2dBackward.class),
-                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), POOL);
+        paths("pool", List.of(x), (b, v) -> b.apply("max", max, v.get(0)), Map.of(), MaxPool2d.class);
+        paths("pool", List.of(x, pooled), (b, v) -> b.apply("max_grad",
+                new MaxPool2dBackward(3, 3, 2, 2, 1, 0, 1, 1, 1, 2, true), v.get(0), v.get(1)), Map.of(), MaxPool2dBackward.class);
+        paths("pool", List.of(x), (b, v) -> b.apply("avg", avg, v.get(0)), Map.of(), AvgPool2d.class);
+        paths("pool", List.of(avgOut), (b, v) -> b.apply("avg_grad",
+                new AvgPool2dBackward(3, 2, 2, 1, 1, 1, 0, 1, true, false, 67, 93), v.get(0)), Map.of(), AvgPool2dBackward.class);
     }
 
     @Test
     void resizePathsAgreeAndThreadsDoNotChangeBits() {
-        Shape x = Shape.of(2, 8, 41, 57);
-        KernelPaths.checkPaths(List.of(x, Shape.of(2, 8, 7, 9), Shape.of(2, 8, 83, 101)), (b, v) -> List.of(
-                        b.adaptiveAvgPool2d(v.get(0), 7, 9),
-                        b.apply("adaptive_grad", new AdaptiveAvgPool2dBackward(41, 57), v.get(1)),
-                        b.upsample(v.get(0), Upsample2d.Mode.NEAREST, 83, 101, false),
-                        b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 83, 101, true),
-                        b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 30, 70, false),
-                        b.apply("up_grad", new Upsample2dBackward(Upsample2d.Mode.BILINEAR, 41, 57, false), v.get(2)),
-                        b.apply("near_grad", new Upsample2dBackward(Upsample2d.Mode.NEAREST, 41, 57, false), v.get(2))),
-                2, Map.of(), "pool", List.of(AdaptiveAvgPool2d.class, AdaptiveAvgPool2dBackward.class, Upsample2d.class,
-                        Upsample2dBackward.class),
-                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), POOL);
+        Shape x = Shape.of(4, 8, 41, 57), up = Shape.of(4, 8, 83, 101);
+        paths("pool", List.of(Shape.of(8, 16, 75, 83)), (b, v) -> b.adaptiveAvgPool2d(v.get(0), 7, 9), Map.of(),
+                AdaptiveAvgPool2d.class);
+        paths("pool", List.of(Shape.of(8, 16, 7, 9)), (b, v) -> b.apply("adaptive_grad",
+                new AdaptiveAvgPool2dBackward(75, 83), v.get(0)), Map.of(), AdaptiveAvgPool2dBackward.class);
+        paths("pool", List.of(x), (b, v) -> b.upsample(v.get(0), Upsample2d.Mode.NEAREST, 83, 101, false), Map.of(),
+                Upsample2d.class);
+        paths("pool", List.of(x), (b, v) -> b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 83, 101, true), Map.of(),
+                Upsample2d.class);
+        paths("pool", List.of(Shape.of(8, 8, 41, 57)), (b, v) -> b.upsample(v.get(0), Upsample2d.Mode.BILINEAR, 30, 70, false),
+                Map.of(), Upsample2d.class);
+        paths("pool", List.of(up), (b, v) -> b.apply("up_grad",
+                new Upsample2dBackward(Upsample2d.Mode.BILINEAR, 41, 57, false), v.get(0)), Map.of(), Upsample2dBackward.class);
+        paths("pool", List.of(up), (b, v) -> b.apply("near_grad",
+                new Upsample2dBackward(Upsample2d.Mode.NEAREST, 41, 57, false), v.get(0)), Map.of(), Upsample2dBackward.class);
     }
 
     @Test
     void batchNormPathsAgreeAndThreadsDoNotChangeBits() {
-        Shape x = Shape.of(4, 16, 45, 47);
-        Shape ch = Shape.of(16);
+        Shape x = Shape.of(4, 16, 71, 75), ch = Shape.of(16);
         Tensor var = Tensor.zeros(DType.F32, ch);
         for (int i = 0; i < 16; i++) var.set(i, 0.1f + i);
-        KernelPaths.checkPaths(List.of(x, ch, ch, ch, var.shape(), x), (b, v) -> {
-                    List<Value> bn = b.applyAll("bn", new BatchNorm2dTrain(1e-5), v.get(0), v.get(1), v.get(2));
-                    List<Value> grad = b.applyAll("bn_grad", new BatchNorm2dBackward(1e-5), v.get(0), v.get(1), bn.get(1), bn.get(2), v.get(5));
-                    Value infer = b.apply("bn_infer", new BatchNorm2dInfer(1e-5), v.get(0), v.get(1), v.get(2), v.get(3), v.get(4));
-                    List<Value> inferGrad = b.applyAll("bn_infer_grad", new BatchNorm2dInferBackward(1e-5), v.get(0), v.get(1), v.get(3), v.get(4), v.get(5));
-                    return List.of(bn.get(0), bn.get(1), bn.get(2), grad.get(0), grad.get(1), grad.get(2), infer,
-                            inferGrad.get(0), inferGrad.get(1), inferGrad.get(2));
-                }, 3, Map.of(4, var), "norm", List.of(BatchNorm2dTrain.class, BatchNorm2dBackward.class, BatchNorm2dInfer.class,
-                        BatchNorm2dInferBackward.class),
-                out -> assertEquals(10, out.size()), POOL);
+        Map<Integer, Tensor> positiveVar = Map.of(3, var);
+        for (int output = 0; output < 3; output++) {
+            int k = output;
+            paths("norm", List.of(x, ch, ch), (b, v) -> b.applyAll("bn", new BatchNorm2dTrain(1e-5), v.get(0), v.get(1),
+                    v.get(2)).get(k), Map.of(), BatchNorm2dTrain.class);
+            paths("norm", List.of(x, ch, ch, ch, x), (b, v) -> b.applyAll("bn_grad", new BatchNorm2dBackward(1e-5),
+                    v.get(0), v.get(1), v.get(2), v.get(3), v.get(4)).get(k), positiveVar, BatchNorm2dBackward.class);
+            paths("norm", List.of(x, ch, ch, ch, x), (b, v) -> b.applyAll("bn_infer_grad", new BatchNorm2dInferBackward(1e-5),
+                    v.get(0), v.get(1), v.get(2), v.get(3), v.get(4)).get(k), positiveVar, BatchNorm2dInferBackward.class);
+        }
+        paths("norm", List.of(x, ch, ch, ch, ch), (b, v) -> b.apply("bn_infer", new BatchNorm2dInfer(1e-5),
+                v.toArray(Value[]::new)), Map.of(4, var), BatchNorm2dInfer.class);
     }
 }

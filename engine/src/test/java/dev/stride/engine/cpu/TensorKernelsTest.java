@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -219,28 +220,45 @@ class TensorKernelsTest {
     // ---------------------------------------------------------------------------------------------- other paths
 
     /**
-     * Every kernel of the family on shapes large enough to be split over two threads: bit-identical to one thread,
-     * and the scalar path agrees with the default.
+     * One op on shapes large enough to be split over two threads (checked): bit-identical to one thread, and the
+     * scalar path agrees with the default.
      */
+    private static void paths(String tol, List<Shape> shapes, BiFunction<GraphBuilder, List<Value>, Value> f, Class<?> op) {
+        KernelPaths.checkPaths(shapes, (b, v) -> List.of(f.apply(b, v)), 4, Map.of(), tol, List.of(op),
+                out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), TENSOR);
+    }
+
     @Test
-    void pathsAgreeAndThreadsDoNotChangeBits() {
-        Shape x = Shape.of(4, 16, 93, 97), y = Shape.of(16, 3, 93, 97);
-        List<Class<?>> ops = List.of(Reshape.class, Pad.class, Slice.class, Concat.class, ReduceSum.class, ReduceMean.class,
-                Softmax.class, LogSoftmax.class, SoftmaxBackward.class, LogSoftmaxBackward.class, MatMul.class, Dense.class);
-        KernelPaths.checkPaths(List.of(x, y, Shape.of(256, 640), Shape.of(192, 640), Shape.of(128, 48, 40)), (b, v) -> List.of(
-                        b.reshape(v.get(0), 64, -1),
-                        b.pad(v.get(0), new int[] {0, 1, 2, 0}, new int[] {1, 0, 3, 5}, -0.5),
-                        b.apply("slice", new Slice(new int[] {1, 2, 3, 0}, new int[] {4, 15, 92, 97}), v.get(0)),
-                        b.concat(1, v.get(0), b.reshape(v.get(1), 4, 12, 93, 97)),
-                        b.reduceSum(v.get(0), false, 0, 2),
-                        b.reduceMean(v.get(0), true, 1, 3),
-                        b.softmax(v.get(0), 1),
-                        b.logSoftmax(v.get(0), -1),
-                        b.apply("sm_grad", new SoftmaxBackward(1), b.softmax(v.get(0), 1), v.get(0)),
-                        b.apply("lsm_grad", new LogSoftmaxBackward(-1), b.logSoftmax(v.get(0), -1), v.get(0)),
-                        b.matmul(v.get(2), v.get(3), false, true),
-                        b.matmul(v.get(4), v.get(4), true, false),
-                        b.dense(v.get(3), v.get(2), null)),
-                4, Map.of(), "gemm", ops, out -> out.values().forEach(t -> KernelPaths.assertNotAllZero(t, "output")), TENSOR);
+    void dataMovementPathsAgreeAndThreadsDoNotChangeBits() {
+        List<Shape> x = List.of(Shape.of(4, 16, 93, 97));
+        paths("elementwise", x, (b, v) -> b.reshape(v.get(0), 64, -1), Reshape.class);
+        paths("elementwise", x, (b, v) -> b.pad(v.get(0), new int[] {0, 1, 2, 0}, new int[] {1, 0, 3, 5}, -0.5), Pad.class);
+        paths("elementwise", x, (b, v) -> b.apply("slice", new Slice(new int[] {1, 2, 3, 0}, new int[] {4, 15, 92, 97}),
+                v.get(0)), Slice.class);
+        paths("elementwise", List.of(x.getFirst(), Shape.of(4, 12, 93, 97)), (b, v) -> b.concat(1, v.get(0), v.get(1)),
+                Concat.class);
+    }
+
+    @Test
+    void reductionAndSoftmaxPathsAgreeAndThreadsDoNotChangeBits() {
+        List<Shape> x = List.of(Shape.of(4, 16, 93, 97));
+        paths("reduction", x, (b, v) -> b.reduceSum(v.get(0), false, 0, 2), ReduceSum.class);
+        paths("reduction", x, (b, v) -> b.reduceMean(v.get(0), true, 1, 3), ReduceMean.class);
+        paths("softmax", x, (b, v) -> b.softmax(v.get(0), 1), Softmax.class);
+        paths("softmax", x, (b, v) -> b.logSoftmax(v.get(0), -1), LogSoftmax.class);
+        paths("softmax", List.of(x.getFirst(), x.getFirst()), (b, v) -> b.apply("sm_grad", new SoftmaxBackward(1), v.get(0), v.get(1)),
+                SoftmaxBackward.class);
+        paths("softmax", List.of(x.getFirst(), x.getFirst()), (b, v) -> b.apply("lsm_grad", new LogSoftmaxBackward(-1), v.get(0),
+                v.get(1)), LogSoftmaxBackward.class);
+    }
+
+    @Test
+    void productPathsAgreeAndThreadsDoNotChangeBits() {
+        paths("gemm", List.of(Shape.of(256, 640), Shape.of(192, 640)), (b, v) -> b.matmul(v.get(0), v.get(1), false, true),
+                MatMul.class);
+        // A batch of small products: split by product, each on one worker's GEMM.
+        paths("gemm", List.of(Shape.of(128, 48, 40)), (b, v) -> b.matmul(v.get(0), v.get(0), true, false), MatMul.class);
+        paths("gemm", List.of(Shape.of(192, 640), Shape.of(256, 640), Shape.of(256)), (b, v) -> b.dense(v.get(0), v.get(1),
+                v.get(2)), Dense.class);
     }
 }
