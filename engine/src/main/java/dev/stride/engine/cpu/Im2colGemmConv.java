@@ -2,7 +2,10 @@ package dev.stride.engine.cpu;
 
 import dev.stride.graph.op.Conv2d;
 
+import dev.stride.graph.Shape;
+
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Conv2d forward through GEMM ({@link ConvGeometry}): for each image, group and tile of output pixels,
@@ -20,6 +23,8 @@ import java.lang.foreign.MemorySegment;
  * depend on the thread count.
  */
 final class Im2colGemmConv {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
@@ -125,9 +130,9 @@ final class Im2colGemmConv {
      */
     static CpuKernel adjoint(CpuNode node, ConvGeometry conv, boolean bias) {
         ConvGeometry g = new ConvGeometry(
-                dev.stride.graph.Shape.of(conv.n, conv.o, conv.ho, conv.wo),
-                dev.stride.graph.Shape.of(conv.c, conv.og, conv.kh, conv.kw),
-                dev.stride.graph.Shape.of(conv.n, conv.c, conv.h, conv.w),
+                Shape.of(conv.n, conv.o, conv.ho, conv.wo),
+                Shape.of(conv.c, conv.og, conv.kh, conv.kw),
+                Shape.of(conv.n, conv.c, conv.h, conv.w),
                 1, 1, conv.dh * (conv.kh - 1) - conv.pt, conv.dw * (conv.kw - 1) - conv.pl, conv.dh, conv.dw, conv.groups);
         MemorySegment w = node.in(1);
         MemorySegment flipped = node.runtime().scratch((long) conv.o * conv.k * Float.BYTES);
@@ -147,8 +152,6 @@ final class Im2colGemmConv {
                 node.watch(1), flip, bias ? node.epilogue(2) : null);
         return ctx -> k.run();
     }
-
-    private static final java.lang.foreign.ValueLayout.OfFloat F = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private void run() {
         if (epilogue != null) epilogue.refresh();

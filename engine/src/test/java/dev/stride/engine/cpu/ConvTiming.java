@@ -99,6 +99,7 @@ public final class ConvTiming {
                     s.run(in);
                     t[i] = (System.nanoTime() - t0) * 1e-9;
                 }
+                if (Boolean.getBoolean("stride.timing.all")) System.out.println(java.util.Arrays.toString(t));
                 java.util.Arrays.sort(t);
                 System.out.printf("%-36s %8.1f MFLOP  best %6.1f  median %6.1f GFLOP/s  (%.2f ms median)%n", l.name(),
                         flops / 1e6, flops / t[0] / 1e9, flops / t[reps / 2] / 1e9, t[reps / 2] * 1e3);
