@@ -14,6 +14,9 @@ import java.nio.ByteOrder;
  * W_g^T[K, og] x dy_g[og, pixels], then dx += {@link Col2im col2im}(col). It is Conv2d's data gradient, and
  * ConvTranspose2d's forward pass (its input in the role of dy, its bias added to every output plane).
  *
+ * <p>At stride 1 both run as a forward convolution with the flipped filter instead
+ * ({@link Im2colGemmConv#adjoint}); this class serves strides above 1.
+ *
  * <p>Work items are (image, group, block of input channels): a block's rows of W_g^T are a packed operand of
  * their own, and its col2im writes only that block's dx planes, so blocks run on different threads without
  * sharing an output element, and a single image still splits. Output pixels are taken in tiles so that the
@@ -77,7 +80,7 @@ final class Col2imGemmConv {
                 cols[i] = g.og;
             }
         }
-        filters = new PackedFilters(geometry, node.watch(1), wt, rows, cols);
+        filters = new PackedFilters(geometry, node.watch(1), wt, rows, cols, null);
         dyMatrix = new Sgemm.Matrix[g.n * g.groups * tiles.count()];
         for (int img = 0; img < g.n; img++)
             for (int grp = 0; grp < g.groups; grp++)
@@ -106,6 +109,7 @@ final class Col2imGemmConv {
     static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node) {
         ConvGeometry g = new ConvGeometry(node.outShape(0), node.inShape(1), node.inShape(0), op.strideH(),
                 op.strideW(), op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(), op.groups());
+        if (Im2colGemmConv.adjointAsForward(g)) return Im2colGemmConv.adjoint(node, g, false);
         Col2imGemmConv k = new Col2imGemmConv(node, g, false);
         return ctx -> k.run();
     }
@@ -117,6 +121,7 @@ final class Col2imGemmConv {
     static CpuKernel transposed(ConvTranspose2d op, CpuNode node) {
         ConvGeometry g = new ConvGeometry(node.outShape(0), node.inShape(1), node.inShape(0), op.strideH(),
                 op.strideW(), op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(), op.groups());
+        if (Im2colGemmConv.adjointAsForward(g)) return Im2colGemmConv.adjoint(node, g, node.inputs() == 3);
         Col2imGemmConv k = new Col2imGemmConv(node, g, node.inputs() == 3);
         return ctx -> k.run();
     }

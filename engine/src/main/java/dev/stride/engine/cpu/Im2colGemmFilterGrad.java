@@ -24,8 +24,11 @@ final class Im2colGemmFilterGrad {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final VectorSpecies<Float> S = VectorConfig.SPECIES;
 
-    /** Columns of dW per block (the GEMM's N). */
-    static final int BLOCK_COLUMNS = 128;
+    /**
+     * Columns of dW per block (the GEMM's N), about. Each block's GEMM packs its dy tile (og x pixels) again, so
+     * blocks should be wide; a single image still splits into several on a 3x3 layer (K = 9 C).
+     */
+    static final int BLOCK_COLUMNS = 192;
     /** The most memory per-image partial filter gradients may take. */
     static final long PARTIAL_BYTES = 8L << 20;
 
@@ -53,9 +56,11 @@ final class Im2colGemmFilterGrad {
         dw = node.out(0);
         weightSize = (long) g.o * g.k;
         chunks = g.n > 1 && (g.n - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? g.n : 1;
-        blocks = Math.ceilDiv(g.k, BLOCK_COLUMNS);
-        blockCols = Math.ceilDiv(g.k, blocks);
         Sgemm geometry = rt.gemmGeometry();
+        // whole panels of NR columns per block: an edge panel is computed into a scratch tile and merged
+        int wanted = Math.ceilDiv(g.k, BLOCK_COLUMNS);
+        blockCols = Math.min(g.k, Math.ceilDiv(Math.ceilDiv(g.k, wanted), geometry.nr()) * geometry.nr());
+        blocks = Math.ceilDiv(g.k, blockCols);
         tiles = ColumnTiles.of(g.plane, blockCols, geometry.nr());
         partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
         col = new MemorySegment[rt.threads()];

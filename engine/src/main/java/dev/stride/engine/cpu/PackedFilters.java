@@ -10,10 +10,16 @@ final class PackedFilters {
     private final CpuNode.Watch watch;
     private final Sgemm.Matrix[] sources;
     private final Sgemm.PackedA[] packed;
+    private final Runnable prepare;
 
-    /** Operand i is op(sources[i]), rows[i] x cols[i]. */
-    PackedFilters(Sgemm geometry, CpuNode.Watch watch, Sgemm.Matrix[] sources, int[] rows, int[] cols) {
+    /**
+     * Operand i is op(sources[i]), rows[i] x cols[i]; {@code prepare} (or null) derives the sources from the
+     * watched weight before each re-pack (a flipped filter, say).
+     */
+    PackedFilters(Sgemm geometry, CpuNode.Watch watch, Sgemm.Matrix[] sources, int[] rows, int[] cols,
+                  Runnable prepare) {
         this.geometry = geometry;
+        this.prepare = prepare;
         this.watch = watch;
         this.sources = sources;
         this.packed = new Sgemm.PackedA[sources.length];
@@ -23,6 +29,7 @@ final class PackedFilters {
     /** Re-packs every operand if the weight changed. Call from the run loop's thread, before any GEMM reads them. */
     void refresh() {
         if (!watch.changed()) return;
+        if (prepare != null) prepare.run();
         for (int i = 0; i < sources.length; i++) geometry.repackA(sources[i], packed[i]);
     }
 

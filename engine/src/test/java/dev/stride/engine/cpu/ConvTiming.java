@@ -30,7 +30,8 @@ public final class ConvTiming {
     public static void main(String[] args) {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 1;
         int reps = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        boolean train = args.length > 2 && args[2].equals("train"), plain = args.length > 2 && args[2].equals("plain");
+        String mode = args.length > 2 ? args[2] : "fwd";
+        boolean train = mode.startsWith("train"), plain = args.length > 2 && args[2].equals("plain");
         String only = args.length > 3 ? args[3] : "";
         Layer[] layers = {
                 new Layer("resnet18 layer1 3x3 64 56x56 b1", 1, 64, 64, 56, 3, 1, 1),
@@ -53,18 +54,35 @@ public final class ConvTiming {
             Value y = b.conv2d("conv", x, l.o(), l.k(), spec);
             Map<String, int[]> feeds = new LinkedHashMap<>();
             feeds.put("x", x.shape().dims());
-            if (train) {
+            if (mode.equals("bwdata") || mode.equals("bwfilter")) {
+                // the gradient op alone, its inputs fed: no loss ops (which run on reference kernels) in the timing
+                b = new GraphBuilder(DType.F32, false, 1);
+                Conv2d op = spec.conv2d(l.hw(), l.hw(), l.k(), l.k());
+                Value dy = b.input("dy", y.shape());
+                feeds = new LinkedHashMap<>();
+                feeds.put("dy", y.shape().dims());
+                if (mode.equals("bwdata")) {
+                    Value w = b.param("w", dev.stride.graph.Shape.of(l.o(), l.c(), l.k(), l.k()), dev.stride.graph.Init.kaimingNormal());
+                    b.output("dx", b.apply("dx", op.backwardData(l.hw(), l.hw()), dy, w));
+                } else {
+                    Value x2 = b.input("x", x.shape());
+                    feeds.put("x", x.shape().dims());
+                    b.output("dw", b.apply("dw", op.backwardFilter(l.k(), l.k()), x2, dy));
+                }
+            } else if (train) {
                 Value r = b.input("r", y.shape());
                 feeds.put("r", y.shape().dims());
                 Value loss = b.apply("loss", new SumTo(new int[0]), b.apply("mul", new Binary(Binary.Kind.MUL), y, r));
-                for (var e : Autodiff.gradients(b, loss, java.util.List.of(x, b.value("conv/weight"))).entrySet())
+                var wrt = mode.equals("trainx") ? java.util.List.of(x) : mode.equals("trainw") ? java.util.List.of(b.value("conv/weight"))
+                        : java.util.List.of(x, b.value("conv/weight"));
+                for (var e : Autodiff.gradients(b, loss, wrt).entrySet())
                     b.output("grad_" + e.getKey().name(), e.getValue());
             } else {
                 b.output("y", plain ? y : b.relu(y));
             }
             Plan plan = Compiler.compile(b.build(), new CpuBackend().target());
             long flops = 2L * l.n() * l.o() * l.c() * l.k() * l.k() * y.shape().dim(2) * y.shape().dim(3);
-            if (train) flops *= 3;
+            if (train) flops *= mode.equals("train") ? 3 : 2;
             Random rnd = new Random(1);
             Map<String, Tensor> in = new LinkedHashMap<>();
             for (var e : feeds.entrySet()) {
@@ -81,6 +99,7 @@ public final class ConvTiming {
                     s.run(in);
                     t[i] = (System.nanoTime() - t0) * 1e-9;
                 }
+                if (Boolean.getBoolean("stride.timing.all")) System.out.println(java.util.Arrays.toString(t));
                 java.util.Arrays.sort(t);
                 System.out.printf("%-36s %8.1f MFLOP  best %6.1f  median %6.1f GFLOP/s  (%.2f ms median)%n", l.name(),
                         flops / 1e6, flops / t[0] / 1e9, flops / t[reps / 2] / 1e9, t[reps / 2] * 1e3);
