@@ -38,9 +38,10 @@ public final class ConvChooser {
     static String forward(Conv2d c, Node n) {
         Shape x = n.inputs().get(0).shape(), w = n.inputs().get(1).shape(), y = n.outputs().getFirst().shape();
         int channels = x.dim(1), out = w.dim(0), kH = w.dim(2), kW = w.dim(3);
-        if (DepthwiseConv.applicable(channels, out, c.groups())) return DEPTHWISE;
+        // 1x1 first: a one-channel 1x1 convolution is also "depthwise", and a plain GEMM serves it better.
         if (oneByOne(kH, kW, c.strideH(), c.strideW(), c.groups(), c.padTop(), c.padLeft(), c.padBottom(), c.padRight()))
             return GEMM_1X1;
+        if (DepthwiseConv.applicable(channels, out, c.groups())) return DEPTHWISE;
         if (WinogradKernels.applicable(kH, kW, c.strideH(), c.strideW(), c.dilationH(), c.dilationW(), c.groups()))
             return winograd(channels, out, y.dim(0), y.dim(2), y.dim(3));
         return IM2COL;

@@ -35,10 +35,18 @@ final class ConvKernels {
                 case "", ConvChooser.IM2COL -> Col2imGemmConv.backwardData(op, node);
                 case ConvChooser.WINOGRAD_F2 -> WinogradKernels.backwardData(op, node, 2);
                 case ConvChooser.WINOGRAD_F4 -> WinogradKernels.backwardData(op, node, 4);
+                case ConvChooser.DEPTHWISE -> DepthwiseConv.backwardData(op, node);
                 default -> throw unknown(node, a);
             };
         });
-        r.register(Conv2dBackwardFilter.class, Im2colGemmFilterGrad::create);
+        r.register(Conv2dBackwardFilter.class, (op, node) -> {
+            String a = node.algorithm();
+            return switch (a) {
+                case "", ConvChooser.IM2COL -> Im2colGemmFilterGrad.create(op, node);
+                case ConvChooser.DEPTHWISE -> DepthwiseConv.backwardFilter(op, node);
+                default -> throw unknown(node, a);
+            };
+        });
         r.register(ConvTranspose2d.class, Col2imGemmConv::transposed);
         r.register(BiasGrad.class, ConvKernels::biasGrad);
     }

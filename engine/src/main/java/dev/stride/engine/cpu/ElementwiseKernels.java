@@ -88,7 +88,7 @@ final class ElementwiseKernels {
     /** The Unary functions this file has vector and scalar code for; any other fails when its kernel is made. */
     static final Set<Unary.Fn> UNARY = EnumSet.of(Unary.Fn.RELU, Unary.Fn.LEAKY_RELU, Unary.Fn.ELU, Unary.Fn.SIGMOID,
             Unary.Fn.TANH, Unary.Fn.SOFTPLUS, Unary.Fn.EXP, Unary.Fn.LOG, Unary.Fn.SQRT, Unary.Fn.SQUARE, Unary.Fn.ABS,
-            Unary.Fn.NEG, Unary.Fn.SIGN);
+            Unary.Fn.NEG, Unary.Fn.SIGN, Unary.Fn.SELU, Unary.Fn.HARD_SIGMOID, Unary.Fn.HARD_SWISH);
 
     static void register(CpuKernelRegistry r) { register(r, Tuning.DEFAULT); }
 
@@ -554,7 +554,7 @@ final class ElementwiseKernels {
 
     private static boolean heavy(Unary.Fn fn) {
         return switch (fn) {
-            case ELU, SIGMOID, TANH, SOFTPLUS, EXP, LOG -> true;
+            case ELU, SIGMOID, TANH, SOFTPLUS, EXP, LOG, SELU -> true;
             default -> false;
         };
     }
@@ -567,9 +567,9 @@ final class ElementwiseKernels {
      */
     private abstract static class UnaryLoop extends Blocked {
         final MemorySegment x, y;
-        final float a;
+        final float a, b;
         private final Unary.Fn fn;
-        private final double alpha;
+        private final double alpha, beta;
         private final boolean simd;
 
         UnaryLoop(CpuNode node, Unary op, Tuning tune) {
@@ -578,7 +578,9 @@ final class ElementwiseKernels {
             this.y = node.out(0);
             this.fn = op.fn();
             this.alpha = op.alpha();
+            this.beta = op.beta();
             this.a = (float) op.alpha();
+            this.b = (float) op.beta();
             this.simd = tune.simd();
         }
 
@@ -586,7 +588,7 @@ final class ElementwiseKernels {
         abstract long vector(long from, long to);
 
         @Override final void span(long from, long to) {
-            for (long i = simd ? vector(from, to) : from; i < to; i++) set(y, i, (float) unary(fn, alpha, get(x, i)));
+            for (long i = simd ? vector(from, to) : from; i < to; i++) set(y, i, (float) unary(fn, alpha, beta, get(x, i)));
         }
     }
 
@@ -681,6 +683,30 @@ final class ElementwiseKernels {
                     return i;
                 }
             };
+            case SELU -> new UnaryLoop(node, op, tune) {         // b x above 0, b a (e^x - 1) below
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) {
+                        FloatVector v = load(x, i);
+                        store(VMath.expm1(v).mul(a).blend(v, v.compare(VectorOperators.GT, 0f)).mul(b), y, i);
+                    }
+                    return i;
+                }
+            };
+            case HARD_SIGMOID -> new UnaryLoop(node, op, tune) { // clamp(a x + b, 0, 1)
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) store(load(x, i).fma(a, b).max(0f).min(1f), y, i);
+                    return i;
+                }
+            };
+            case HARD_SWISH -> new UnaryLoop(node, op, tune) {   // x clamp(x / 6 + 1/2, 0, 1)
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) {
+                        FloatVector v = load(x, i);
+                        store(v.mul(v.div(6f).add(0.5f).max(0f).min(1f)), y, i);
+                    }
+                    return i;
+                }
+            };
             case SIGN -> new UnaryLoop(node, op, tune) {
                 @Override long vector(long i, long to) {
                     for (; i <= to - l; i += l) store(signum(load(x, i)), y, i);
@@ -693,9 +719,9 @@ final class ElementwiseKernels {
     /** dx = dy f'(x) in blocks, as {@link UnaryLoop}: inputs x, y = f(x), dy. */
     private abstract static class UnaryGradLoop extends Blocked {
         final MemorySegment x, y, dy, dx;
-        final float a;
+        final float a, b;
         private final Unary.Fn fn;
-        private final double alpha;
+        private final double alpha, beta;
         private final boolean simd;
 
         UnaryGradLoop(CpuNode node, UnaryBackward op, Tuning tune) {
@@ -706,7 +732,9 @@ final class ElementwiseKernels {
             this.dx = node.out(0);
             this.fn = op.fn();
             this.alpha = op.alpha();
+            this.beta = op.beta();
             this.a = (float) op.alpha();
+            this.b = (float) op.beta();
             this.simd = tune.simd();
         }
 
@@ -714,7 +742,7 @@ final class ElementwiseKernels {
 
         @Override final void span(long from, long to) {
             for (long i = simd ? vector(from, to) : from; i < to; i++)
-                set(dx, i, (float) unaryGrad(fn, alpha, get(x, i), get(y, i), get(dy, i)));
+                set(dx, i, (float) unaryGrad(fn, alpha, beta, get(x, i), get(y, i), get(dy, i)));
         }
     }
 
@@ -808,6 +836,36 @@ final class ElementwiseKernels {
                     return i;
                 }
             };
+            case SELU -> new UnaryGradLoop(node, op, tune) {      // b above 0, y + b a below
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) {
+                        FloatVector g = load(dy, i);
+                        store(g.mul(load(y, i).add(a * b)).blend(g.mul(b), load(x, i).compare(VectorOperators.GT, 0f)), dx, i);
+                    }
+                    return i;
+                }
+            };
+            case HARD_SIGMOID -> new UnaryGradLoop(node, op, tune) { // a inside (0, 1), else 0
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) {
+                        FloatVector v = load(x, i).fma(a, b);
+                        var inside = v.compare(VectorOperators.GT, 0f).and(v.compare(VectorOperators.LT, 1f));
+                        store(FloatVector.zero(S).blend(load(dy, i).mul(a), inside), dx, i);
+                    }
+                    return i;
+                }
+            };
+            case HARD_SWISH -> new UnaryGradLoop(node, op, tune) {  // 0 below -3, x/3 + 1/2 up to 3, 1 above
+                @Override long vector(long i, long to) {
+                    for (; i <= to - l; i += l) {
+                        FloatVector v = load(x, i), g = load(dy, i);
+                        FloatVector mid = g.mul(v.div(3f).add(0.5f));
+                        store(mid.blend(g, v.compare(VectorOperators.GT, 3f))
+                                .blend(0f, v.compare(VectorOperators.LT, -3f)), dx, i);
+                    }
+                    return i;
+                }
+            };
             case SIGN -> new UnaryGradLoop(node, op, tune) {      // piecewise constant
                 @Override long vector(long i, long to) {
                     for (; i <= to - l; i += l) store(FloatVector.zero(S), dx, i);
@@ -823,7 +881,7 @@ final class ElementwiseKernels {
     }
 
     /** The reference kernel's forward formulas, in double. */
-    static double unary(Unary.Fn fn, double a, double x) {
+    static double unary(Unary.Fn fn, double a, double b, double x) {
         return switch (fn) {
             case RELU -> Math.max(x, 0);
             case LEAKY_RELU -> x > 0 ? x : a * x;
@@ -838,11 +896,14 @@ final class ElementwiseKernels {
             case ABS -> Math.abs(x);
             case NEG -> -x;
             case SIGN -> Math.signum(x);
+            case SELU -> x > 0 ? b * x : b * a * Math.expm1(x);
+            case HARD_SIGMOID -> Math.max(0, Math.min(1, a * x + b));
+            case HARD_SWISH -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
         };
     }
 
     /** The reference kernel's dy * f'(x), from x or y = f(x), in double. */
-    static double unaryGrad(Unary.Fn fn, double a, double x, double y, double dy) {
+    static double unaryGrad(Unary.Fn fn, double a, double b, double x, double y, double dy) {
         return switch (fn) {
             case RELU -> x > 0 ? dy : 0;
             case LEAKY_RELU -> x > 0 ? dy : a * dy;
@@ -857,6 +918,12 @@ final class ElementwiseKernels {
             case ABS -> Math.signum(x) * dy;
             case NEG -> -dy;
             case SIGN -> 0;
+            case SELU -> x > 0 ? b * dy : dy * (y + b * a);
+            case HARD_SIGMOID -> {
+                double v = a * x + b;
+                yield v > 0 && v < 1 ? a * dy : 0;
+            }
+            case HARD_SWISH -> x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy;
         };
     }
 
@@ -869,7 +936,9 @@ final class ElementwiseKernels {
     // ------------------------------------------------------------------------------------------ Binary
 
     private static CpuKernel binary(Binary op, CpuNode node, Tuning tune) {
-        boolean simd = tune.simd();
+        // pow stays scalar: Math.pow in double is the reference's result, and a vector pow of our own would be
+        // a third exp/log pair for an op only imported models use.
+        boolean simd = tune.simd() && op.op() != Binary.Kind.POW;
         Binary.Kind kind = op.op();
         MemorySegment a = node.in(0), b = node.in(1), y = node.out(0);
         Rows rows = Rows.of(node.outShape(0), node.inShape(0), node.inShape(1));
@@ -903,6 +972,9 @@ final class ElementwiseKernels {
             case SUB -> a.sub(b);
             case MUL -> a.mul(b);
             case DIV -> a.div(b);
+            case MAX -> a.max(b);   // lanewise as Math.max: NaN wins, +0 above -0
+            case MIN -> a.min(b);
+            case POW -> throw new IllegalStateException("POW has no vector loop: binary() keeps it scalar");
         };
     }
 
@@ -912,6 +984,9 @@ final class ElementwiseKernels {
             case SUB -> a - b;
             case MUL -> a * b;
             case DIV -> a / b;
+            case MAX -> Math.max(a, b);
+            case MIN -> Math.min(a, b);
+            case POW -> (float) Math.pow(a, b);   // the reference's double pow, rounded: exact to the oracle
         };
     }
 

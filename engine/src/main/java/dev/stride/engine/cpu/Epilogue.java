@@ -41,8 +41,9 @@ public final class Epilogue {
     private final CpuNode.Watch watch;
     private final float[] scale, shift;
     private final boolean affine;                 // false when scale = 1 and shift = 0 for every channel
-    private final VectorSpecies<Float> species = VectorConfig.SPECIES;
-    private final boolean simd = VectorConfig.SIMD;
+    // Static final: a species held in a field keeps C2 from specialising the vector loop (about 10x slower).
+    private static final VectorSpecies<Float> S = VectorConfig.SPECIES;
+    private static final boolean SIMD = VectorConfig.SIMD;
 
     private Epilogue(int channels, MemorySegment bias, MemorySegment[] bn, double eps, Unary.Fn act, float alpha,
                      CpuNode.Watch watch) {
@@ -114,12 +115,12 @@ public final class Epilogue {
         if (identity()) return;
         float s = scale[channel], t = shift[channel];
         int i = 0;
-        if (simd) {
-            int step = species.length();
-            FloatVector vs = FloatVector.broadcast(species, s), vt = FloatVector.broadcast(species, t);
+        if (SIMD) {
+            int step = S.length();
+            FloatVector vs = FloatVector.broadcast(S, s), vt = FloatVector.broadcast(S, t);
             for (; i <= len - step; i += step) {
                 long byteAt = (at + i) * 4;
-                FloatVector y = FloatVector.fromMemorySegment(species, out, byteAt, NATIVE);
+                FloatVector y = FloatVector.fromMemorySegment(S, out, byteAt, NATIVE);
                 if (affine) y = y.fma(vs, vt);
                 activate(y).intoMemorySegment(out, byteAt, NATIVE);
             }
@@ -132,14 +133,19 @@ public final class Epilogue {
         }
     }
 
+    /**
+     * The activation per lane. Exponentials come from ElementwiseKernels.VMath, not VectorOperators: the JDK's
+     * EXP/TANH give different bits in interpreted and compiled code, and a plan must compute the same bits on every
+     * run and for every thread count.
+     */
     private FloatVector activate(FloatVector y) {
         if (act == null) return y;
         return switch (act) {
             case RELU -> y.max(0f);
             case LEAKY_RELU -> y.blend(y.mul(alpha), y.compare(VectorOperators.LT, 0f));
-            case ELU -> y.blend(y.lanewise(VectorOperators.EXPM1).mul(alpha), y.compare(VectorOperators.LE, 0f));
-            case SIGMOID -> FloatVector.broadcast(species, 1f).div(y.neg().lanewise(VectorOperators.EXP).add(1f));
-            case TANH -> y.lanewise(VectorOperators.TANH);
+            case ELU -> y.blend(ElementwiseKernels.VMath.expm1(y).mul(alpha), y.compare(VectorOperators.LE, 0f));
+            case SIGMOID -> ElementwiseKernels.VMath.sigmoid(y);
+            case TANH -> ElementwiseKernels.VMath.tanh(y);
             default -> throw new IllegalStateException("not fusable: " + act);
         };
     }

@@ -118,6 +118,7 @@ final class TensorKernels {
         MemorySegment in = node.in(0), out = node.out(0);
         if (k < 0) return ctx -> FloatRuns.copy(in, 0, out, 0, y.size());
         if (y.size() == 0) return ctx -> { };
+        if (op.mode() != Pad.Mode.CONSTANT) return padBySource(op, node);
         float v = (float) op.value();
         long inner = product(x, k + 1, x.rank()), rowLen = y.dim(k) * inner;
         long head = op.before()[k] * inner, body = x.dim(k) * inner, tail = op.after()[k] * inner;
@@ -135,6 +136,41 @@ final class TensorKernels {
                     FloatRuns.copy(in, src[r], out, at + head, body);
                     FloatRuns.fill(out, at + head + body, tail, v, simd);
                 }
+            }
+        });
+    }
+
+    /**
+     * Reflect, edge and wrap padding: every output cell copies one input cell ({@link Pad#sourceIndex} per axis),
+     * from per-axis index maps and a table of row offsets built here, once.
+     */
+    private static final java.lang.foreign.ValueLayout.OfFloat FLOAT = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private static CpuKernel padBySource(Pad op, CpuNode node) {
+        Shape x = node.inShape(0), y = node.outShape(0);
+        int rank = y.rank();
+        long[] strides = x.strides();
+        int[][] map = new int[rank][];
+        for (int a = 0; a < rank; a++) {
+            map[a] = new int[y.dim(a)];
+            for (int i = 0; i < y.dim(a); i++) map[a][i] = Pad.sourceIndex(op.mode(), i - op.before()[a], x.dim(a));
+        }
+        int rows = Math.toIntExact(product(y, 0, rank - 1)), last = y.dim(rank - 1);
+        long[] rowStart = new long[rows];
+        int[] idx = new int[rank - 1];
+        for (int r = 0; r < rows; r++) {
+            long off = 0;
+            for (int a = 0; a < rank - 1; a++) off += map[a][idx[a]] * strides[a];
+            rowStart[r] = off;
+            for (int a = rank - 2; a >= 0 && ++idx[a] == y.dim(a); a--) idx[a] = 0;
+        }
+        int[] cols = map[rank - 1];
+        MemorySegment in = node.in(0), out = node.out(0);
+        CpuRuntime rt = node.runtime();
+        return ctx -> rt.parallelFor(rows, StreamingCost.of(2 * y.size()), (w, from, to) -> {
+            for (int r = from; r < to; r++) {
+                long at = (long) r * last, src = rowStart[r];
+                for (int j = 0; j < last; j++) out.setAtIndex(FLOAT, at + j, in.getAtIndex(FLOAT, src + cols[j]));
             }
         });
     }
