@@ -16,5 +16,14 @@ public interface Program extends AutoCloseable {
     /** Per-node algorithm actually used, by node id ("" when the op has one). */
     default String algorithm(int nodeId) { return ""; }
 
+    /**
+     * Turns per-node timing on or off (off by default: two clock reads per node). Backends that cannot time
+     * nodes ignore it and report nothing.
+     */
+    default void profile(boolean on) {}
+
+    /** Nanoseconds spent in each node since profiling was turned on, by node id; empty if not profiled. */
+    default long[] nodeNanos() { return new long[0]; }
+
     @Override void close();
 }

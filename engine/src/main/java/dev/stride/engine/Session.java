@@ -108,6 +108,12 @@ public final class Session implements AutoCloseable {
      */
     public String algorithm(int nodeId) { return program.algorithm(nodeId); }
 
+    /** Per-node timing on or off (see {@link #nodeNanos()}); for profiles, not for production runs. */
+    public void profile(boolean on) { program.profile(on); }
+
+    /** Nanoseconds spent in each node (by node id) while profiling was on; empty where the backend cannot tell. */
+    public long[] nodeNanos() { return program.nodeNanos(); }
+
     /** Sets the run counter (resume from a checkpoint, or repeat a run exactly). */
     public void setStep(long s) { step = s; }
 

@@ -164,10 +164,21 @@ final class CpuProgram implements Program {
         return t;
     }
 
+    private long[] nanos;   // per node id while profiling, else null
+
+    @Override public void profile(boolean on) {
+        nanos = on ? new long[plan.graph().nodes().size()] : null;
+    }
+
+    @Override public long[] nodeNanos() { return nanos == null ? new long[0] : nanos.clone(); }
+
     @Override public void run(RunContext ctx) {
+        long[] timing = nanos;
         for (int i = 0; i < kernels.length; i++) {
             try {
+                long t0 = timing == null ? 0 : System.nanoTime();
                 kernels[i].run(ctx);
+                if (timing != null) timing[nodes[i].id()] += System.nanoTime() - t0;
             } catch (RuntimeException e) {
                 throw new IllegalStateException("node '" + nodes[i].name() + "' (" + nodes[i].op().kind() + ") failed: "
                         + e.getMessage(), e);
