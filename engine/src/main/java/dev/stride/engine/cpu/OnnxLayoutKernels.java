@@ -16,8 +16,7 @@ import static dev.stride.engine.cpu.OnnxOpKernels.F;
 import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 import static dev.stride.engine.cpu.OnnxOpKernels.cost;
-import static dev.stride.engine.cpu.OnnxOpKernels.load;
-import static dev.stride.engine.cpu.OnnxOpKernels.store;
+import static dev.stride.engine.cpu.OnnxOpKernels.NATIVE;
 
 /**
  * Data movement of the ONNX-import ops: Transpose (row copies, or cache-blocked tiles when the innermost axis
@@ -30,8 +29,12 @@ final class OnnxLayoutKernels {
     /** Below this many floats a row is copied in a loop rather than by {@code MemorySegment.copy}. */
     private static final int SHORT_ROW = 16;
 
-    /** Side of a transpose tile: 32 x 32 floats read as 32 cache-line runs and written as 32 runs. */
-    private static final int TILE = 32;
+    /**
+     * A transpose tile: TILE positions along the axis the input walks contiguously, by LTILE along the innermost
+     * output axis, whose LTILE strided cache lines (8 KiB) stay in L1 while the TILE output rows are written.
+     * Measured on NCHW to NHWC: 32 x 32 ran 0.7x the reference's index table, 32 x 128 1.3x (longer inner loops).
+     */
+    private static final int TILE = 32, LTILE = 128;
 
     static void register(CpuKernelRegistry r, boolean simd) {
         r.register(Transpose.class, (op, node) -> transpose(op, node));
@@ -53,7 +56,7 @@ final class OnnxLayoutKernels {
     /** dst[to, to + len) += src[from, from + len). */
     static void addRow(MemorySegment src, long from, MemorySegment dst, long to, int len, boolean simd) {
         int j = 0;
-        if (simd) for (; j <= len - L; j += L) store(load(dst, to + j).add(load(src, from + j)), dst, to + j);
+        if (simd) for (; j <= len - L; j += L) (FloatVector.fromMemorySegment(S, dst, (to + j) * 4L, NATIVE).add(FloatVector.fromMemorySegment(S, src, (from + j) * 4L, NATIVE))).intoMemorySegment(dst, (to + j) * 4L, NATIVE);
         for (; j < len; j++) dst.setAtIndex(F, to + j, dst.getAtIndex(F, to + j) + src.getAtIndex(F, from + j));
     }
 
@@ -61,7 +64,7 @@ final class OnnxLayoutKernels {
         long j = 0;
         if (simd) {
             FloatVector zero = FloatVector.zero(S);
-            for (; j <= len - L; j += L) store(zero, dst, to + j);
+            for (; j <= len - L; j += L) (zero).intoMemorySegment(dst, (to + j) * 4L, NATIVE);
         }
         for (; j < len; j++) dst.setAtIndex(F, to + j, 0f);
     }
@@ -81,8 +84,8 @@ final class OnnxLayoutKernels {
      * Output axis i walks input axis perm[i]. Size-1 axes are dropped and output neighbours that are input
      * neighbours merged, so NCHW to NHWC becomes [N, H*W, C] over input strides [C*H*W, 1, H*W]. When the
      * innermost output axis is the innermost input axis, rows are copied whole; otherwise each pair (axis q that
-     * the input walks with stride 1, innermost output axis) is transposed in {@value #TILE}-square tiles, which
-     * keep both the strided reads and the writes within a few cache lines per tile.
+     * the input walks with stride 1, innermost output axis) is transposed in tiles, which
+     * keep the strided reads within L1 for the whole tile ({@link #LTILE}).
      */
     private static CpuKernel transpose(Transpose op, CpuNode node) {
         Shape x = node.inShape(0);
@@ -156,11 +159,12 @@ final class OnnxLayoutKernels {
             for (int item = from; item < to; item++) {
                 int o = item / qTiles, q0 = item % qTiles * TILE, q1 = Math.min(nq, q0 + TILE);
                 long ib = inBase[o], ob = outBase[o];
-                for (int l0 = 0; l0 < nl; l0 += TILE) {
-                    int l1 = Math.min(nl, l0 + TILE);
+                for (int l0 = 0; l0 < nl; l0 += LTILE) {
+                    int l1 = Math.min(nl, l0 + LTILE);
                     for (int iq = q0; iq < q1; iq++) {
-                        long src = ib + iq, dst = ob + iq * qs;
-                        for (int il = l0; il < l1; il++) out.setAtIndex(F, dst + il, in.getAtIndex(F, src + il * ls));
+                        long src = (ib + iq + l0 * ls) * Float.BYTES, dst = (ob + iq * qs + l0) * Float.BYTES;
+                        long end = (ob + iq * qs + l1) * Float.BYTES, step = ls * Float.BYTES;
+                        for (; dst < end; dst += Float.BYTES, src += step) out.set(F, dst, in.get(F, src));
                     }
                 }
             }

@@ -9,18 +9,16 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
-import static dev.stride.engine.cpu.OnnxNormKernels.powPositive;
 import static dev.stride.engine.cpu.OnnxOpKernels.F;
 import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 import static dev.stride.engine.cpu.OnnxOpKernels.cost;
-import static dev.stride.engine.cpu.OnnxOpKernels.load;
-import static dev.stride.engine.cpu.OnnxOpKernels.store;
+import static dev.stride.engine.cpu.OnnxOpKernels.NATIVE;
 
 /**
  * Lp pooling, forward and backward, plane by plane ((n, c) planes split over the workers).
  *
- * <p>Each plane's |x|^p is computed once per input cell (not once per window tap) into a zero-padded, phase-split
+ * <p>Each plane's |x|^p is computed once per input cell (by {@link OnnxVectorMath#pow} unless p is 1 or 2) (not once per window tap) into a zero-padded, phase-split
  * scratch plane: padded row r holds {@code strideW} phase rows, phase q holding the padded columns q, q + sW,
  * q + 2 sW, ... Window tap (kh, kw) of output columns ow = 0, 1, ... then reads one contiguous run of a phase row,
  * whatever the stride, dilation and padding, so the window sums are vector adds over a whole output row; padding
@@ -80,25 +78,26 @@ final class OnnxLpPool {
 
     private int planes(Shape x) { return Math.multiplyExact(x.dim(0), x.dim(1)); }
 
-    /** |v|^p: exact products for p = 1 and 2, exp(p log|v|) otherwise (0 for v = 0). */
-    private FloatVector powAbs(FloatVector v) {
-        if (p == 2) return v.mul(v);
-        if (p == 1) return v.abs();
-        return powPositive(v.abs(), (float) p);
-    }
-
-    private float powAbs(float v) {
-        return p == 2 ? v * v : p == 1 ? Math.abs(v) : (float) Math.pow(Math.abs(v), p);
-    }
-
-    /** Writes |x|^p of input plane {@code at} into the plane's cells (its padding stays zero). */
+    /**
+     * Writes |x|^p of input plane {@code at} into the plane's cells (its padding stays zero): exact products for
+     * p = 1 and 2, {@link OnnxVectorMath#pow} on the row otherwise.
+     */
     private void fill(MemorySegment x, long at, float[] plane, float[] row) {
         for (int i = 0; i < h; i++) {
             if (rowAt[i] < 0) continue;
             long src = at + (long) i * w;
             int j = 0;
-            if (simd) for (; j <= w - L; j += L) powAbs(load(x, src + j)).intoArray(row, j);
-            for (; j < w; j++) row[j] = powAbs(x.getAtIndex(F, src + j));
+            if (simd) {
+                for (; j <= w - L; j += L) {
+                    FloatVector v = FloatVector.fromMemorySegment(S, x, (src + j) * 4L, NATIVE);
+                    (p == 2 ? v.mul(v) : v.abs()).intoArray(row, j);
+                }
+            }
+            for (; j < w; j++) {
+                float v = x.getAtIndex(F, src + j);
+                row[j] = p == 2 ? v * v : Math.abs(v);
+            }
+            if (p != 1 && p != 2) OnnxVectorMath.pow(row, 0, w, p, simd);
             int base = rowAt[i];
             for (j = 0; j < w; j++) if (colAt[j] >= 0) plane[base + colAt[j]] = row[j];
         }
@@ -110,7 +109,6 @@ final class OnnxLpPool {
         CpuRuntime rt = node.runtime();
         int threads = rt.threads();
         float[][] planes = new float[threads][planeSize], rows = new float[threads][Math.max(w, outW)];
-        float root = (float) (1 / p);
         double inverse = 1 / p;
         int inPlane = h * w, outPlane = outH * outW, taps = kH * kW;
         CpuRuntime.RangeTask task = (wk, from, to) -> {
@@ -128,17 +126,15 @@ final class OnnxLpPool {
                         for (; j < outW; j++) acc[j] += plane[run + j];
                     }
                     long dst = (long) pl * outPlane + (long) oh * outW;
+                    if (p != 1 && p != 2) OnnxVectorMath.pow(acc, 0, outW, inverse, simd);
                     int j = 0;
                     if (simd) {
                         for (; j <= outW - L; j += L) {
                             FloatVector s = FloatVector.fromArray(S, acc, j);
-                            store(p == 2 ? s.sqrt() : p == 1 ? s : powPositive(s, root), y, dst + j);
+                            (p == 2 ? s.sqrt() : s).intoMemorySegment(y, (dst + j) * 4L, NATIVE);
                         }
                     }
-                    for (; j < outW; j++) {
-                        float s = acc[j];
-                        y.setAtIndex(F, dst + j, p == 2 ? (float) Math.sqrt(s) : p == 1 ? s : (float) Math.pow(s, inverse));
-                    }
+                    for (; j < outW; j++) y.setAtIndex(F, dst + j, p == 2 ? (float) Math.sqrt(acc[j]) : acc[j]);
                 }
             }
         };
@@ -153,15 +149,15 @@ final class OnnxLpPool {
         CpuRuntime rt = node.runtime();
         int threads = rt.threads();
         float[][] planes = new float[threads][planeSize], rows = new float[threads][Math.max(w, outW)];
-        float e = (float) (1 - p);
+        float[][] powers = new float[threads][w];
         int inPlane = h * w, outPlane = outH * outW, taps = kH * kW;
         CpuRuntime.RangeTask task = (wk, from, to) -> {
-            float[] plane = planes[wk], g = rows[wk];
+            float[] plane = planes[wk], g = rows[wk], pw = powers[wk];
             for (int pl = from; pl < to; pl++) {
                 Arrays.fill(plane, 0f);
                 for (int oh = 0; oh < outH; oh++) {
                     long src = (long) pl * outPlane + (long) oh * outW;
-                    windowTerms(y, dy, src, g, e);
+                    windowTerms(y, dy, src, g);
                     for (int t = 0; t < taps; t++) {
                         int run = oh * rowStep + tapAt[t], j = 0;
                         if (simd) {
@@ -176,9 +172,10 @@ final class OnnxLpPool {
                     long row = at + (long) i * w;
                     int base = rowAt[i];
                     for (int j = 0; j < w; j++) g[j] = base >= 0 && colAt[j] >= 0 ? plane[base + colAt[j]] : 0f;
+                    signedPowers(x, row, pw);
                     int j = 0;
-                    if (simd) for (; j <= w - L; j += L) store(signedPow(load(x, row + j)).mul(FloatVector.fromArray(S, g, j)), dx, row + j);
-                    for (; j < w; j++) dx.setAtIndex(F, row + j, signedPow(x.getAtIndex(F, row + j)) * g[j]);
+                    if (simd) for (; j <= w - L; j += L) (FloatVector.fromArray(S, pw, j).mul(FloatVector.fromArray(S, g, j))).intoMemorySegment(dx, (row + j) * 4L, NATIVE);
+                    for (; j < w; j++) dx.setAtIndex(F, row + j, pw[j] * g[j]);
                 }
             }
         };
@@ -188,34 +185,49 @@ final class OnnxLpPool {
     }
 
     /** g[ow] = dy / y^(p-1) along one output row, 0 where y = 0 (the reference sends no gradient there). */
-    private void windowTerms(MemorySegment y, MemorySegment dy, long src, float[] g, float e) {
+    private void windowTerms(MemorySegment y, MemorySegment dy, long src, float[] g) {
+        if (p != 1 && p != 2) {                                   // g = y^(1-p) first
+            for (int j = 0; j < outW; j++) g[j] = y.getAtIndex(F, src + j);
+            OnnxVectorMath.pow(g, 0, outW, 1 - p, simd);
+        }
         int j = 0;
         if (simd) {
             FloatVector zero = FloatVector.zero(S);
             for (; j <= outW - L; j += L) {
-                FloatVector yv = load(y, src + j), gv = load(dy, src + j);
-                FloatVector t = p == 1 ? gv : p == 2 ? gv.div(yv) : gv.mul(powPositive(yv, e));
+                FloatVector yv = FloatVector.fromMemorySegment(S, y, (src + j) * 4L, NATIVE), gv = FloatVector.fromMemorySegment(S, dy, (src + j) * 4L, NATIVE);
+                FloatVector t = p == 1 ? gv : p == 2 ? gv.div(yv) : gv.mul(FloatVector.fromArray(S, g, j));
                 t.blend(zero, yv.compare(VectorOperators.EQ, 0f)).intoArray(g, j);
             }
         }
         for (; j < outW; j++) {
             float yv = y.getAtIndex(F, src + j), gv = dy.getAtIndex(F, src + j);
-            g[j] = yv == 0 ? 0f : p == 1 ? gv : p == 2 ? gv / yv : (float) (gv / Math.pow(yv, p - 1));
+            g[j] = yv == 0 ? 0f : p == 1 ? gv : p == 2 ? gv / yv : gv * g[j];
         }
     }
 
-    /** sign(x)|x|^(p-1): sign(x) for p = 1 (0 at 0, NaN for NaN), x for p = 2. */
-    private FloatVector signedPow(FloatVector v) {
-        if (p == 2) return v;
-        FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
-        FloatVector sign = one.blend(one.neg(), v.compare(VectorOperators.LT, 0f))
-                .blend(zero, v.compare(VectorOperators.EQ, 0f)).blend(v, v.test(VectorOperators.IS_NAN));
-        return p == 1 ? sign : sign.mul(powPositive(v.abs(), (float) (p - 1)));
-    }
-
-    private float signedPow(float v) {
-        if (p == 2) return v;
-        float sign = Math.signum(v);
-        return p == 1 ? sign : sign * (float) Math.pow(Math.abs(v), p - 1);
+    /** pw[j] = sign(x)|x|^(p-1) along input row {@code at}: sign(x) for p = 1 (0 at 0, NaN for NaN), x for p = 2. */
+    private void signedPowers(MemorySegment x, long at, float[] pw) {
+        if (p == 2) {
+            MemorySegment.copy(x, F, at * Float.BYTES, pw, 0, w);
+            return;
+        }
+        if (p != 1) {
+            for (int j = 0; j < w; j++) pw[j] = Math.abs(x.getAtIndex(F, at + j));
+            OnnxVectorMath.pow(pw, 0, w, p - 1, simd);
+        }
+        int j = 0;
+        if (simd) {
+            FloatVector one = FloatVector.broadcast(S, 1f), zero = FloatVector.zero(S);
+            for (; j <= w - L; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, x, (at + j) * 4L, NATIVE);
+                FloatVector sign = one.blend(one.neg(), v.compare(VectorOperators.LT, 0f))
+                        .blend(zero, v.compare(VectorOperators.EQ, 0f)).blend(v, v.test(VectorOperators.IS_NAN));
+                (p == 1 ? sign : sign.mul(FloatVector.fromArray(S, pw, j))).intoArray(pw, j);
+            }
+        }
+        for (; j < w; j++) {
+            float sign = Math.signum(x.getAtIndex(F, at + j));
+            pw[j] = p == 1 ? sign : sign * pw[j];
+        }
     }
 }

@@ -14,8 +14,7 @@ import static dev.stride.engine.cpu.OnnxOpKernels.F;
 import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 import static dev.stride.engine.cpu.OnnxOpKernels.cost;
-import static dev.stride.engine.cpu.OnnxOpKernels.load;
-import static dev.stride.engine.cpu.OnnxOpKernels.store;
+import static dev.stride.engine.cpu.OnnxOpKernels.NATIVE;
 
 /**
  * Instance normalisation and local response normalisation, forward and backward.
@@ -60,8 +59,8 @@ final class OnnxNormKernels {
             if (simd && len >= 2 * L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
                 for (; j <= len - 2 * L; j += 2 * L) {
-                    a0 = a0.add(load(x, from + j).sub(c));
-                    a1 = a1.add(load(x, from + j + L).sub(c));
+                    a0 = a0.add(FloatVector.fromMemorySegment(S, x, (from + j) * 4L, NATIVE).sub(c));
+                    a1 = a1.add(FloatVector.fromMemorySegment(S, x, (from + j + L) * 4L, NATIVE).sub(c));
                 }
                 part = laneSum(a0.add(a1));
             }
@@ -81,7 +80,7 @@ final class OnnxNormKernels {
             if (simd && len >= 2 * L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
                 for (; j <= len - 2 * L; j += 2 * L) {
-                    FloatVector d0 = load(x, from + j).sub(c), d1 = load(x, from + j + L).sub(c);
+                    FloatVector d0 = FloatVector.fromMemorySegment(S, x, (from + j) * 4L, NATIVE).sub(c), d1 = FloatVector.fromMemorySegment(S, x, (from + j + L) * 4L, NATIVE).sub(c);
                     a0 = d0.fma(d0, a0);
                     a1 = d1.fma(d1, a1);
                 }
@@ -110,9 +109,9 @@ final class OnnxNormKernels {
             if (simd && len >= L) {
                 FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
                 for (; j <= len - L; j += L) {
-                    FloatVector g = load(dy, from + j);
+                    FloatVector g = FloatVector.fromMemorySegment(S, dy, (from + j) * 4L, NATIVE);
                     a0 = a0.add(g);
-                    a1 = load(x, from + j).sub(c).sub(r).fma(g, a1);
+                    a1 = FloatVector.fromMemorySegment(S, x, (from + j) * 4L, NATIVE).sub(c).sub(r).fma(g, a1);
                 }
                 p0 = laneSum(a0);
                 p1 = laneSum(a1);
@@ -163,7 +162,7 @@ final class OnnxNormKernels {
                 float a = (float) (scale.getAtIndex(F, c) * rstd), b = bias.getAtIndex(F, c);
                 float centre = mean[0], rem = mean[1];
                 int j = 0;
-                if (simd) for (; j <= m - L; j += L) store(load(x, at + j).sub(centre).sub(rem).fma(a, b), y, at + j);
+                if (simd) for (; j <= m - L; j += L) (FloatVector.fromMemorySegment(S, x, (at + j) * 4L, NATIVE).sub(centre).sub(rem).fma(a, b)).intoMemorySegment(y, (at + j) * 4L, NATIVE);
                 for (; j < m; j++) y.setAtIndex(F, at + j, Math.fma(x.getAtIndex(F, at + j) - centre - rem, a, b));
             }
         };
@@ -203,9 +202,9 @@ final class OnnxNormKernels {
                 int j = 0;
                 if (simd) {
                     for (; j <= m - L; j += L) {
-                        FloatVector t = load(dy, at + j).fma(mf, -sdyf);
-                        FloatVector d = load(x, at + j).sub(centre).sub(rem);
-                        store(d.fma(FloatVector.broadcast(S, -coef), t).mul(kf), dx, at + j);
+                        FloatVector t = FloatVector.fromMemorySegment(S, dy, (at + j) * 4L, NATIVE).fma(mf, -sdyf);
+                        FloatVector d = FloatVector.fromMemorySegment(S, x, (at + j) * 4L, NATIVE).sub(centre).sub(rem);
+                        (d.fma(FloatVector.broadcast(S, -coef), t).mul(kf)).intoMemorySegment(dx, (at + j) * 4L, NATIVE);
                     }
                 }
                 for (; j < m; j++) {
@@ -231,11 +230,6 @@ final class OnnxNormKernels {
     }
 
     // ---- LRN ----
-
-    /** x^e for x >= 0: exp(e log x), reproducibly ({@link OnnxVectorMath}). */
-    static FloatVector powPositive(FloatVector x, float e) {
-        return OnnxVectorMath.pow(x, e);
-    }
 
     /** The sum of a vector's lanes in lane order: reduceLanes(ADD) may associate differently once compiled. */
     static float laneSum(FloatVector v) {
@@ -271,7 +265,7 @@ final class OnnxNormKernels {
         for (int ch = 0; ch < c; ch++) {
             long src = at + (long) ch * inner;
             int row = ch * width, j = 0;
-            if (simd) for (; j <= len - L; j += L) { FloatVector v = load(x, src + j); v.mul(v).intoArray(sq, row + j); }
+            if (simd) for (; j <= len - L; j += L) { FloatVector v = FloatVector.fromMemorySegment(S, x, (src + j) * 4L, NATIVE); v.mul(v).intoArray(sq, row + j); }
             for (; j < len; j++) {
                 float v = x.getAtIndex(F, src + j);
                 sq[row + j] = v * v;
@@ -311,7 +305,6 @@ final class OnnxNormKernels {
         CpuRuntime rt = node.runtime();
         int scratch = b.c * b.width;
         float[][] sq = new float[rt.threads()][scratch], d = new float[rt.threads()][scratch];
-        float e = (float) -op.beta();
         double beta = op.beta();
         CpuRuntime.RangeTask task = (w, from, to) -> {
             float[] sqw = sq[w], dw = d[w];
@@ -322,11 +315,9 @@ final class OnnxNormKernels {
                 for (int ch = 0; ch < b.c; ch++) {
                     long o = at + (long) ch * b.inner;
                     int row = ch * b.width, j = 0;
-                    if (simd) {
-                        for (; j <= len - L; j += L)
-                            store(load(x, o + j).mul(powPositive(FloatVector.fromArray(S, dw, row + j), e)), y, o + j);
-                    }
-                    for (; j < len; j++) y.setAtIndex(F, o + j, (float) (x.getAtIndex(F, o + j) * Math.pow(dw[row + j], -beta)));
+                    OnnxVectorMath.pow(dw, row, len, -beta, simd);
+                    if (simd) for (; j <= len - L; j += L) (FloatVector.fromMemorySegment(S, x, (o + j) * 4L, NATIVE).mul(FloatVector.fromArray(S, dw, row + j))).intoMemorySegment(y, (o + j) * 4L, NATIVE);
+                    for (; j < len; j++) y.setAtIndex(F, o + j, x.getAtIndex(F, o + j) * dw[row + j]);
                 }
             }
         };
@@ -347,7 +338,7 @@ final class OnnxNormKernels {
         CpuRuntime rt = node.runtime();
         int scratch = b.c * b.width, lo = f.before(), hi = f.size() - 1 - lo;
         float[][] pa = new float[rt.threads()][scratch], da = new float[rt.threads()][scratch], ta = new float[rt.threads()][scratch];
-        float e = (float) -f.beta(), k = (float) (2 * f.alpha() * f.beta() / f.size());
+        float k = (float) (2 * f.alpha() * f.beta() / f.size());
         double beta = f.beta();
         CpuRuntime.RangeTask task = (w, from, to) -> {
             float[] p = pa[w], d = da[w], t = ta[w];
@@ -358,18 +349,15 @@ final class OnnxNormKernels {
                 for (int ch = 0; ch < b.c; ch++) {
                     long o = at + (long) ch * b.inner;
                     int row = ch * b.width, j = 0;
+                    System.arraycopy(d, row, p, row, len);
+                    OnnxVectorMath.pow(p, row, len, -beta, simd);
                     if (simd) {
                         for (; j <= len - L; j += L) {
-                            FloatVector dv = FloatVector.fromArray(S, d, row + j), pv = powPositive(dv, e);
-                            pv.intoArray(p, row + j);
-                            load(dy, o + j).mul(load(x, o + j)).mul(pv).div(dv).intoArray(t, row + j);
+                            FloatVector pv = FloatVector.fromArray(S, p, row + j), dv = FloatVector.fromArray(S, d, row + j);
+                            FloatVector.fromMemorySegment(S, dy, (o + j) * 4L, NATIVE).mul(FloatVector.fromMemorySegment(S, x, (o + j) * 4L, NATIVE)).mul(pv).div(dv).intoArray(t, row + j);
                         }
                     }
-                    for (; j < len; j++) {
-                        float pv = (float) Math.pow(d[row + j], -beta);
-                        p[row + j] = pv;
-                        t[row + j] = dy.getAtIndex(F, o + j) * x.getAtIndex(F, o + j) * pv / d[row + j];
-                    }
+                    for (; j < len; j++) t[row + j] = dy.getAtIndex(F, o + j) * x.getAtIndex(F, o + j) * p[row + j] / d[row + j];
                 }
                 for (int ch = 0; ch < b.c; ch++) {
                     long o = at + (long) ch * b.inner;
@@ -378,8 +366,8 @@ final class OnnxNormKernels {
                     int j = 0;   // d now holds the window sums of t
                     if (simd) {
                         for (; j <= len - L; j += L) {
-                            FloatVector g = load(dy, o + j).mul(FloatVector.fromArray(S, p, row + j));
-                            store(load(x, o + j).mul(k).mul(FloatVector.fromArray(S, d, row + j)).neg().add(g), dx, o + j);
+                            FloatVector g = FloatVector.fromMemorySegment(S, dy, (o + j) * 4L, NATIVE).mul(FloatVector.fromArray(S, p, row + j));
+                            (FloatVector.fromMemorySegment(S, x, (o + j) * 4L, NATIVE).mul(k).mul(FloatVector.fromArray(S, d, row + j)).neg().add(g)).intoMemorySegment(dx, (o + j) * 4L, NATIVE);
                         }
                     }
                     for (; j < len; j++)

@@ -18,8 +18,7 @@ import static dev.stride.engine.cpu.OnnxOpKernels.F;
 import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 import static dev.stride.engine.cpu.OnnxOpKernels.cost;
-import static dev.stride.engine.cpu.OnnxOpKernels.load;
-import static dev.stride.engine.cpu.OnnxOpKernels.store;
+import static dev.stride.engine.cpu.OnnxOpKernels.NATIVE;
 
 /**
  * ReduceMax and its gradient. The input's size-1 axes are dropped and neighbouring axes that are both reduced or
@@ -122,7 +121,7 @@ final class OnnxReduceMax {
                 for (int k = 1; k < off.length; k++) {
                     long s = src + off[k];
                     int j = 0;
-                    if (simd) for (; j <= len - L; j += L) store(load(out, dst + j).max(load(in, s + j)), out, dst + j);
+                    if (simd) for (; j <= len - L; j += L) (FloatVector.fromMemorySegment(S, out, (dst + j) * 4L, NATIVE).max(FloatVector.fromMemorySegment(S, in, (s + j) * 4L, NATIVE))).intoMemorySegment(out, (dst + j) * 4L, NATIVE);
                     for (; j < len; j++) out.setAtIndex(F, dst + j, Math.max(out.getAtIndex(F, dst + j), in.getAtIndex(F, s + j)));
                 }
             }
@@ -137,8 +136,8 @@ final class OnnxReduceMax {
             long s = b + o;
             int j = 0;
             if (simd && len >= L) {
-                FloatVector acc = load(in, s);
-                for (j = L; j <= len - L; j += L) acc = acc.max(load(in, s + j));
+                FloatVector acc = FloatVector.fromMemorySegment(S, in, (s) * 4L, NATIVE);
+                for (j = L; j <= len - L; j += L) acc = acc.max(FloatVector.fromMemorySegment(S, in, (s + j) * 4L, NATIVE));
                 m = Math.max(m, acc.reduceLanes(VectorOperators.MAX));
             }
             for (; j < len; j++) m = Math.max(m, in.getAtIndex(F, s + j));
@@ -194,7 +193,7 @@ final class OnnxReduceMax {
             int j = 0;
             if (simd) {
                 for (; j <= len - L; j += L) {
-                    FloatVector v = load(in, s + j);
+                    FloatVector v = FloatVector.fromMemorySegment(S, in, (s + j) * 4L, NATIVE);
                     VectorMask<Float> hit = nan ? v.test(VectorOperators.IS_NAN) : v.compare(VectorOperators.EQ, m);
                     if (hit.anyTrue()) return s + j + hit.firstTrue();
                 }
@@ -223,7 +222,7 @@ final class OnnxReduceMax {
             if (simd) {
                 IntVector vk = IntVector.broadcast(INTS, k);
                 for (; j <= len - L; j += L) {
-                    FloatVector v = load(in, s + j), b = FloatVector.fromArray(S, best, j);
+                    FloatVector v = FloatVector.fromMemorySegment(S, in, (s + j) * 4L, NATIVE), b = FloatVector.fromArray(S, best, j);
                     VectorMask<Float> take = v.compare(VectorOperators.GT, b)
                             .or(v.test(VectorOperators.IS_NAN).andNot(b.test(VectorOperators.IS_NAN)));
                     b.blend(v, take).intoArray(best, j);

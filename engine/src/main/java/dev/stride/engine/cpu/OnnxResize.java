@@ -13,8 +13,7 @@ import static dev.stride.engine.cpu.OnnxOpKernels.F;
 import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 import static dev.stride.engine.cpu.OnnxOpKernels.cost;
-import static dev.stride.engine.cpu.OnnxOpKernels.load;
-import static dev.stride.engine.cpu.OnnxOpKernels.store;
+import static dev.stride.engine.cpu.OnnxOpKernels.NATIVE;
 
 /**
  * ONNX Resize of NCHW and its gradient. The source cells and weights of every output row and column come from
@@ -138,7 +137,7 @@ final class OnnxResize {
                 int j = 0;
                 if (simd) {
                     for (; j <= outW - L; j += L)
-                        store(FloatVector.fromArray(S, r1, j).fma(FloatVector.broadcast(S, a1), FloatVector.fromArray(S, r0, j).mul(a0)), y, dst + j);
+                        (FloatVector.fromArray(S, r1, j).fma(FloatVector.broadcast(S, a1), FloatVector.fromArray(S, r0, j).mul(a0))).intoMemorySegment(y, (dst + j) * 4L, NATIVE);
                 }
                 for (; j < outW; j++) y.setAtIndex(F, dst + j, Math.fma(r1[j], a1, r0[j] * a0));
             }
@@ -190,7 +189,7 @@ final class OnnxResize {
                     int j = 0;
                     if (simd) {
                         for (; j <= outW - L; j += L) {
-                            FloatVector g = load(dy, src + j).mul(a);
+                            FloatVector g = FloatVector.fromMemorySegment(S, dy, (src + j) * 4L, NATIVE).mul(a);
                             (k == 0 ? g : g.add(FloatVector.fromArray(S, t, j))).intoArray(t, j);
                         }
                     }

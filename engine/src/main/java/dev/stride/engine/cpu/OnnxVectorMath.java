@@ -5,6 +5,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
+import static dev.stride.engine.cpu.OnnxOpKernels.L;
 import static dev.stride.engine.cpu.OnnxOpKernels.S;
 
 /**
@@ -29,25 +30,35 @@ final class OnnxVectorMath {
         VectorMask<Float> tiny = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         FloatVector v = x.blend(x.mul(8388608f), tiny);                        // subnormals scaled by 2^23
         IntVector bits = v.reinterpretAsInts();
-        IntVector exponent = bits.lanewise(VectorOperators.LSHR, 23).and(0xff).sub(126);
-        FloatVector e = (FloatVector) exponent.convert(VectorOperators.I2F, 0);
+        // The biased exponent E as a float without an int-to-float conversion (not intrinsified here: log ran ~4x
+        // slower with it): the bits 0x4B000000 | E are the float 2^23 + E.
+        FloatVector e = bits.lanewise(VectorOperators.LSHR, 23).and(0xff).or(0x4B000000).reinterpretAsFloats()
+                .sub(8388608f + 126f);
         e = e.blend(e.sub(23f), tiny);
         FloatVector m = bits.and(0x807fffff).or(0x3f000000).reinterpretAsFloats();   // mantissa in [0.5, 1)
         VectorMask<Float> low = m.compare(VectorOperators.LT, SQRT_HALF);
         e = e.blend(e.sub(1f), low);
         m = m.blend(m.add(m), low).sub(1f);                                   // m in [sqrt(1/2) - 1, sqrt(2) - 1)
         FloatVector z = m.mul(m);
-        FloatVector y = m.fma(7.0376836292E-2f, -1.1514610310E-1f).fma(m, FloatVector.broadcast(S, 1.1676998740E-1f))
-                .fma(m, FloatVector.broadcast(S, -1.2420140846E-1f)).fma(m, FloatVector.broadcast(S, 1.4249322787E-1f))
-                .fma(m, FloatVector.broadcast(S, -1.6668057665E-1f)).fma(m, FloatVector.broadcast(S, 2.0000714765E-1f))
-                .fma(m, FloatVector.broadcast(S, -2.4999993993E-1f)).fma(m, FloatVector.broadcast(S, 3.3333331174E-1f))
-                .mul(m).mul(z);
+        FloatVector y = logPolynomial(m).mul(m).mul(z);
         y = e.fma(FloatVector.broadcast(S, LN2_LO), y);
         y = z.fma(FloatVector.broadcast(S, -0.5f), y);
         FloatVector r = e.fma(FloatVector.broadcast(S, LN2_HI), m.add(y));
         r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
         r = r.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
         return r.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /**
+     * Cephes' logf polynomial in m. A method of its own to keep {@link #log} under C2's inlining size (325
+     * bytecodes): a log that is not inlined into its caller takes and returns its vectors boxed, ~16 bytes of
+     * garbage per float and several times slower.
+     */
+    private static FloatVector logPolynomial(FloatVector m) {
+        return m.fma(7.0376836292E-2f, -1.1514610310E-1f).fma(m, FloatVector.broadcast(S, 1.1676998740E-1f))
+                .fma(m, FloatVector.broadcast(S, -1.2420140846E-1f)).fma(m, FloatVector.broadcast(S, 1.4249322787E-1f))
+                .fma(m, FloatVector.broadcast(S, -1.6668057665E-1f)).fma(m, FloatVector.broadcast(S, 2.0000714765E-1f))
+                .fma(m, FloatVector.broadcast(S, -2.4999993993E-1f)).fma(m, FloatVector.broadcast(S, 3.3333331174E-1f));
     }
 
     /** e^x: 0 below about -104 (the subnormal range ends), +inf above about 88.7, NaN for NaN. */
@@ -70,8 +81,29 @@ final class OnnxVectorMath {
         return result.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72283f)).blend(x, x.test(VectorOperators.IS_NAN));
     }
 
-    /** x^e for x >= 0 and finite e != 0: exp(e ln x), so 0^e is 0 for e > 0 and +inf for e < 0. */
-    static FloatVector pow(FloatVector x, float e) {
-        return exp(log(x).mul(e));
+    /**
+     * {@code a[from, from + len) = a^e} in place, for a >= 0 (0^e is 0 for e > 0, +inf for e < 0). Whole vectors
+     * go through {@link #log}, a multiply and {@link #exp}, in two loops: log and exp inlined into one loop body
+     * exceed C2's node budget for inlining (NodeCountInliningCutoff), and a vector function that is not inlined
+     * takes and returns its vectors boxed, several times slower. Taking arrays keeps vectors off every call
+     * boundary. The tail and the scalar path use Math.pow, which is reproducible too.
+     */
+    static void pow(float[] a, int from, int len, double e, boolean simd) {
+        int whole = simd ? len - len % L : 0;
+        if (whole > 0) {
+            logTimes(a, from, whole, (float) e);
+            exp(a, from, whole);
+        }
+        for (int j = from + whole; j < from + len; j++) a[j] = (float) Math.pow(a[j], e);
+    }
+
+    /** {@code a = e * ln a} over whole vectors. */
+    private static void logTimes(float[] a, int from, int len, float e) {
+        for (int j = from; j < from + len; j += L) log(FloatVector.fromArray(S, a, j)).mul(e).intoArray(a, j);
+    }
+
+    /** {@code a = e^a} over whole vectors. */
+    private static void exp(float[] a, int from, int len) {
+        for (int j = from; j < from + len; j += L) exp(FloatVector.fromArray(S, a, j)).intoArray(a, j);
     }
 }
