@@ -21,6 +21,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -54,6 +57,8 @@ final class ElementwiseKernels {
      * parameter it runs its Java fallback: Adam measured 8.5x slower). Only {@code simd} is a factory argument.
      */
     static final VectorSpecies<Float> S = VectorConfig.SPECIES;
+    /** The int species as wide as {@link #S}: float bits, lane for lane. */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
     /** The double species as wide as {@link #S}: a float vector converts into two of them. */
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, S.vectorShape());
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
@@ -121,6 +126,43 @@ final class ElementwiseKernels {
     static long size(MemorySegment m) { return m.byteSize() >> 2; }
 
     /**
+     * A call that C2 cannot inline: {@code owner.name} on {@code receiver} through a bound, hence non-constant,
+     * MethodHandle. Shared dispatch code (Blocked.run, UnaryLoop.span, CpuRuntime.parallelFor) calls each kernel's
+     * SIMD loop through one, so that every loop is compiled on its own. Without it C2 inlines the loops of the two
+     * kernels a call site has seen (bimorphic inlining) into the shared method, a large loop there exhausts the node
+     * budget of that compilation, and the other loop's vectors are boxed: measured, ReLU went from 0.12 to 1.8 ns
+     * per element after a Log kernel had run. A call through a handle costs some nanoseconds per block range.
+     */
+    static MethodHandle barrier(Object receiver, Class<?> owner, String name, MethodType type) {
+        try {
+            return MethodHandles.lookup().findVirtual(owner, name, type).bindTo(receiver);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("no " + owner.getSimpleName() + "." + name + type, e);
+        }
+    }
+
+    /** Rethrows what a call through a {@link #barrier} threw. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    private static final MethodType RANGE = MethodType.methodType(void.class, int.class, int.class, int.class);
+
+    /** {@code task} behind a {@link #barrier}: what a kernel hands to parallelFor when its task holds a SIMD loop. */
+    static CpuRuntime.RangeTask isolated(CpuRuntime.RangeTask task) {
+        MethodHandle call = barrier(task, CpuRuntime.RangeTask.class, "run", RANGE);
+        return (worker, from, to) -> {
+            try {
+                call.invokeExact(worker, from, to);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        };
+    }
+
+    /**
      * A kernel over elements [0, n) in {@link #BLOCK}-element blocks, shared among threads when the work is large
      * enough. {@link #span} must treat its range as independent of how blocks were shared: it starts at a block
      * boundary and ends at one or at n.
@@ -130,6 +172,9 @@ final class ElementwiseKernels {
         final long n;
         private final int blocks;
         private final long work;
+
+        private final MethodHandle spanCall = barrier(this, Blocked.class, "span",
+                MethodType.methodType(void.class, long.class, long.class));
 
         Blocked(CpuNode node, long n, long costPerElement) {
             this.runtime = node.runtime();
@@ -147,7 +192,11 @@ final class ElementwiseKernels {
         }
 
         @Override public final void run(int worker, int from, int to) {
-            span((long) from * BLOCK, Math.min(n, (long) to * BLOCK));
+            try {
+                spanCall.invokeExact((long) from * BLOCK, Math.min(n, (long) to * BLOCK));
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
         }
 
         abstract void span(long from, long to);
@@ -164,6 +213,9 @@ final class ElementwiseKernels {
         private final int chunk;
         private final double[] partial;
         private final long work;
+
+        private final MethodHandle chunkCall = barrier(this, ChunkedSum.class, "chunk",
+                MethodType.methodType(double.class, long.class, long.class));
 
         ChunkedSum(CpuNode node, long n, int chunk, long work) {
             this.runtime = node.runtime();
@@ -193,7 +245,12 @@ final class ElementwiseKernels {
         }
 
         @Override public final void run(int worker, int from, int to) {
-            for (int c = from; c < to; c++) partial[c] = chunk((long) c * chunk, Math.min(n, (long) (c + 1) * chunk));
+            try {
+                for (int c = from; c < to; c++)
+                    partial[c] = (double) chunkCall.invokeExact((long) c * chunk, Math.min(n, (long) (c + 1) * chunk));
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
         }
     }
 
@@ -274,9 +331,14 @@ final class ElementwiseKernels {
         /**
          * log x for normal positive finite x: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m by the atanh series.
          * Other lanes (0, subnormal, negative, infinite, NaN) give garbage: see {@link #abnormal}.
+         *
+         * <p>{@code bits} are x's bits, loaded from memory as ints by the caller. Not x.reinterpretAsInts(): until C2
+         * compiles the call, that runs a fallback which stores the float vector into a heap byte[] segment through
+         * FloatVector.intoMemorySegment, the very method every kernel stores with; the type profile it leaves there
+         * (93% byte[] segments, measured) made C2 compile the native stores of every kernel compiled afterwards
+         * about 4x slower. (IntVector.reinterpretAsFloats, as in pow2m1, only touches IntVector's store.)
          */
-        static FloatVector logNormal(FloatVector x) {
-            IntVector bits = x.reinterpretAsInts();
+        static FloatVector logNormal(FloatVector x, IntVector bits) {
             // The exponent without a shift: the exponent field alone, read as an integer, is E * 2^23, exact in float.
             FloatVector e = ((FloatVector) bits.and(0x7f800000).convert(VectorOperators.I2F, 0)).fma(c(0x1p-23f), c(-127f));
             FloatVector m = bits.and(0x007fffff).or(0x3f800000).reinterpretAsFloats();       // [1, 2)
@@ -572,6 +634,9 @@ final class ElementwiseKernels {
         private final double alpha, beta;
         private final boolean simd;
 
+        private final MethodHandle vectorCall = barrier(this, UnaryLoop.class, "vector",
+                MethodType.methodType(long.class, long.class, long.class));
+
         UnaryLoop(CpuNode node, Unary op, Tuning tune) {
             super(node, size(node.out(0)), heavy(op.fn()) ? tune.heavy() : tune.cheap());
             this.x = node.in(0);
@@ -588,7 +653,17 @@ final class ElementwiseKernels {
         abstract long vector(long from, long to);
 
         @Override final void span(long from, long to) {
-            for (long i = simd ? vector(from, to) : from; i < to; i++) set(y, i, (float) unary(fn, alpha, beta, get(x, i)));
+            for (long i = simd ? through(vectorCall, from, to) : from; i < to; i++)
+                set(y, i, (float) unary(fn, alpha, beta, get(x, i)));
+        }
+    }
+
+    /** The SIMD loop of a unary kernel, through its barrier; returns where it stopped. */
+    private static long through(MethodHandle call, long from, long to) {
+        try {
+            return (long) call.invokeExact(from, to);
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 
@@ -649,7 +724,7 @@ final class ElementwiseKernels {
                 @Override long vector(long i, long to) {
                     for (; i <= to - l; i += l) {
                         FloatVector v = load(x, i);
-                        store(VMath.logNormal(v), y, i);
+                        store(VMath.logNormal(v, IntVector.fromMemorySegment(I, x, i << 2, NATIVE)), y, i);
                         if (VMath.abnormal(v).anyTrue())          // 0, subnormal, negative, infinite, NaN: rare
                             for (long j = i; j < i + l; j++) set(y, j, (float) Math.log(get(x, j)));
                     }
@@ -724,6 +799,9 @@ final class ElementwiseKernels {
         private final double alpha, beta;
         private final boolean simd;
 
+        private final MethodHandle vectorCall = barrier(this, UnaryGradLoop.class, "vector",
+                MethodType.methodType(long.class, long.class, long.class));
+
         UnaryGradLoop(CpuNode node, UnaryBackward op, Tuning tune) {
             super(node, size(node.out(0)), op.fn() == Unary.Fn.SOFTPLUS ? tune.heavy() : tune.cheap());
             this.x = node.in(0);
@@ -741,7 +819,7 @@ final class ElementwiseKernels {
         abstract long vector(long from, long to);
 
         @Override final void span(long from, long to) {
-            for (long i = simd ? vector(from, to) : from; i < to; i++)
+            for (long i = simd ? through(vectorCall, from, to) : from; i < to; i++)
                 set(dx, i, (float) unaryGrad(fn, alpha, beta, get(x, i), get(y, i), get(dy, i)));
         }
     }
@@ -935,46 +1013,160 @@ final class ElementwiseKernels {
 
     // ------------------------------------------------------------------------------------------ Binary
 
-    private static CpuKernel binary(Binary op, CpuNode node, Tuning tune) {
-        // pow stays scalar: Math.pow in double is the reference's result, and a vector pow of our own would be
-        // a third exp/log pair for an op only imported models use.
-        boolean simd = tune.simd() && op.op() != Binary.Kind.POW;
-        Binary.Kind kind = op.op();
-        MemorySegment a = node.in(0), b = node.in(1), y = node.out(0);
-        Rows rows = Rows.of(node.outShape(0), node.inShape(0), node.inShape(1));
-        boolean unitA = rows.unit[0], unitB = rows.unit[1];
-        return new RowKernel(node, rows, tune.cheap()) {
-            @Override void row(int r, int j, long at, int m) {
-                long ia = at(0, r, j), ib = at(1, r, j);
-                int t = 0;
-                if (simd) {
-                    // Three loops, so that the loop body never chooses between a load and a repeated element.
-                    int end = m - S.length();
-                    if (unitA && unitB) {
-                        for (; t <= end; t += S.length()) store(apply(kind, load(a, ia + t), load(b, ib + t)), y, at + t);
-                    } else if (unitA) {
-                        FloatVector vb = FloatVector.broadcast(S, get(b, ib));
-                        for (; t <= end; t += S.length()) store(apply(kind, load(a, ia + t), vb), y, at + t);
-                    } else {
-                        FloatVector va = FloatVector.broadcast(S, get(a, ia));
-                        for (; t <= end; t += S.length()) store(apply(kind, va, load(b, ib + t)), y, at + t);
-                    }
-                }
-                // One float operation rounds exactly as the double one rounded to float: the reference's result.
-                for (; t < m; t++) set(y, at + t, apply(kind, get(a, unitA ? ia + t : ia), get(b, unitB ? ib + t : ib)));
-            }
-        };
+    /**
+     * A Binary kernel: each (kind, layout) is its own subclass with one SIMD loop, so that nodes of another kind or
+     * broadcast layout never share a compiled row method (one method for all of them was compiled for the first
+     * kind seen and ran the others ~7x slower). The layouts: both operands walk the row, or one of them is one
+     * element repeated ({@link Rows}).
+     */
+    private abstract static class BinaryRow extends RowKernel {
+        final MemorySegment a, b, y;
+        final boolean simd;
+        private final Binary.Kind kind;
+        private final boolean unitA, unitB;
+
+        BinaryRow(CpuNode node, Rows rows, Binary.Kind kind, Tuning tune) {
+            super(node, rows, tune.cheap());
+            this.a = node.in(0);
+            this.b = node.in(1);
+            this.y = node.out(0);
+            this.kind = kind;
+            this.simd = tune.simd();
+            this.unitA = rows.unit[0];
+            this.unitB = rows.unit[1];
+        }
+
+        /** Elements [t, m) of a row piece in scalar code: one float operation rounds as the reference does. */
+        final void tail(long ia, long ib, long at, int t, int m) {
+            for (; t < m; t++) set(y, at + t, apply(kind, get(a, unitA ? ia + t : ia), get(b, unitB ? ib + t : ib)));
+        }
     }
 
-    static FloatVector apply(Binary.Kind kind, FloatVector a, FloatVector b) {
-        return switch (kind) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-            case MAX -> a.max(b);   // lanewise as Math.max: NaN wins, +0 above -0
-            case MIN -> a.min(b);
-            case POW -> throw new IllegalStateException("POW has no vector loop: binary() keeps it scalar");
+    private static CpuKernel binary(Binary op, CpuNode node, Tuning tune) {
+        Rows rows = Rows.of(node.outShape(0), node.inShape(0), node.inShape(1));
+        int l = S.length();
+        int layout = rows.unit[0] && rows.unit[1] ? 0 : rows.unit[0] ? 1 : 2;   // 1: b repeats, 2: a repeats
+        Binary.Kind k = op.op();
+        return switch (k) {
+            case ADD -> switch (layout) {
+                case 0 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).add(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                case 1 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector vb = FloatVector.broadcast(S, get(b, ib));
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).add(vb), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                default -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector va = FloatVector.broadcast(S, get(a, ia));
+                        if (simd) for (; t <= m - l; t += l) store(va.add(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+            };
+            case SUB -> switch (layout) {
+                case 0 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).sub(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                case 1 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector vb = FloatVector.broadcast(S, get(b, ib));
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).sub(vb), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                default -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector va = FloatVector.broadcast(S, get(a, ia));
+                        if (simd) for (; t <= m - l; t += l) store(va.sub(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+            };
+            case MUL -> switch (layout) {
+                case 0 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).mul(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                case 1 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector vb = FloatVector.broadcast(S, get(b, ib));
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).mul(vb), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                default -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector va = FloatVector.broadcast(S, get(a, ia));
+                        if (simd) for (; t <= m - l; t += l) store(va.mul(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+            };
+            case DIV -> switch (layout) {
+                case 0 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).div(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                case 1 -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector vb = FloatVector.broadcast(S, get(b, ib));
+                        if (simd) for (; t <= m - l; t += l) store(load(a, ia + t).div(vb), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+                default -> new BinaryRow(node, rows, k, tune) {
+                    @Override void row(int r, int j, long at, int m) {
+                        long ia = at(0, r, j), ib = at(1, r, j);
+                        int t = 0;
+                        FloatVector va = FloatVector.broadcast(S, get(a, ia));
+                        if (simd) for (; t <= m - l; t += l) store(va.div(load(b, ib + t)), y, at + t);
+                        tail(ia, ib, at, t, m);
+                    }
+                };
+            };
+            // MAX, MIN and POW (imported models only): the scalar row, one float operation (pow in double) per
+            // element, exactly the reference's rounding.
+            case MAX, MIN, POW -> new BinaryRow(node, rows, k, tune) {
+                @Override void row(int r, int j, long at, int m) {
+                    tail(at(0, r, j), at(1, r, j), at, 0, m);
+                }
+            };
         };
     }
 
@@ -1042,7 +1234,8 @@ final class ElementwiseKernels {
                     set(y, k, (float) acc);
                 }
             };
-            return ctx -> rt.parallelFor(g.count, work, task);
+            CpuRuntime.RangeTask run = isolated(task);
+            return ctx -> rt.parallelFor(g.count, work, run);
         }
         // Rows add into a slice of len outputs: work items are (slice, column block), accumulated in per-worker
         // double scratch; every output column sums its rows in row order whichever item and thread it falls to.
@@ -1058,7 +1251,8 @@ final class ElementwiseKernels {
                 for (int t = 0; t < w; t++) set(y, o + t, (float) acc[t]);
             }
         };
-        return ctx -> rt.parallelFor(Math.multiplyExact(g.count, blocks), work, task);
+        CpuRuntime.RangeTask run = isolated(task);
+        return ctx -> rt.parallelFor(Math.multiplyExact(g.count, blocks), work, run);
     }
 
     // ------------------------------------------------------------------------------------------ PReLU
@@ -1123,7 +1317,8 @@ final class ElementwiseKernels {
                     set(ds, k, (float) acc);
                 }
             };
-            return ctx -> rt.parallelFor(g.count, work, task);
+            CpuRuntime.RangeTask run = isolated(task);
+            return ctx -> rt.parallelFor(g.count, work, run);
         }
         // x is [rows, C] with the slope along the row ([N, C] after a dense layer): column blocks, as in SumTo.
         int blocks = (g.len + COLUMNS - 1) / COLUMNS;
@@ -1149,7 +1344,8 @@ final class ElementwiseKernels {
                 for (int t = 0; t < w; t++) set(ds, o + t, (float) acc[t]);
             }
         };
-        return ctx -> rt.parallelFor(Math.multiplyExact(g.count, blocks), work, task);
+        CpuRuntime.RangeTask run = isolated(task);
+        return ctx -> rt.parallelFor(Math.multiplyExact(g.count, blocks), work, run);
     }
 
     /** dx over [at, at+len) with one slope k; returns the sum of x*dy where x <= 0, in double. */
