@@ -33,10 +33,11 @@ import java.util.Random;
  * <pre>
  * ./mvnw -q -o test-compile -pl graph,engine -am
  * java --add-modules jdk.incubator.vector -cp graph/target/classes:engine/target/classes:engine/target/test-classes \
- *     [-Dlayers="64x56;128x28x256"] [-Dseconds=4] [-DblockBytes=...] \
+ *     [-Dlayers="64x56;128x28x256"] [-Dseconds=4] [-DblockBytes=...] [-Dsweep=bytes,bytes,...] \
  *     dev.stride.engine.cpu.ConvTiming [threads=1] [batches=1,8] [forward|backward]
  * </pre>
- * A layer is CxHW or CxHWxO. With one thread the time is the thread's CPU time, else wall time.
+ * A layer is CxHW or CxHWxO. With one thread the time is the thread's CPU time, else wall time. {@code sweep}
+ * times the Winograd kernels at each of these block budgets instead (bytes of scratch per worker).
  */
 public final class ConvTiming {
     private ConvTiming() {}
@@ -51,6 +52,8 @@ public final class ConvTiming {
         boolean backward = args.length > 2 && args[2].equals("backward");
         long bytes = Long.getLong("blockBytes", WinogradKernels.BLOCK_BYTES);
         double seconds = Double.parseDouble(System.getProperty("seconds", "4"));
+        long[] sweep = System.getProperty("sweep") == null ? null
+                : Arrays.stream(System.getProperty("sweep").split(",")).mapToLong(Long::parseLong).toArray();
         String spec = System.getProperty("layers", "64x56;128x28;256x14;512x7");
         int[][] layers = Arrays.stream(spec.split(";"))
                 .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
@@ -60,11 +63,15 @@ public final class ConvTiming {
             for (int[] l : layers) {
                 int c = l[0], hw = l[1], o = l.length > 2 ? l[2] : c;
                 double flop = 2.0 * n * o * hw * hw * c * 9;
-                List<String> names = new ArrayList<>(List.of("F2", "F4"));
+                List<String> names = new ArrayList<>();
                 List<Bench> benches = new ArrayList<>();
-                benches.add(winograd(n, c, o, hw, 2, threads, bytes, backward));
-                benches.add(winograd(n, c, o, hw, 4, threads, bytes, backward));
-                if (!backward) {
+                for (int m : new int[] {2, 4}) {
+                    for (long bb : sweep == null ? new long[] {bytes} : sweep) {
+                        names.add("F" + m + (sweep == null ? "" : "@" + bb / 1024 + "K"));
+                        benches.add(winograd(n, c, o, hw, m, threads, bb, backward));
+                    }
+                }
+                if (!backward && sweep == null) {
                     names.add(GEMM_ONLY ? "gemm-only" : "im2col");
                     benches.add(im2col(n, c, o, hw, threads));
                 }
