@@ -59,8 +59,13 @@ final class WinogradKernels {
     private WinogradKernels() {}
 
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final VectorSpecies<Float> S128 = FloatVector.SPECIES_128, S256 = FloatVector.SPECIES_256,
-            S512 = FloatVector.SPECIES_512;
+
+    /**
+     * The vector species, a static final constant: the Vector API compiles to vector instructions only where the
+     * species is a constant in the compiled method. Read from a field or passed as an argument (a method the JIT
+     * compiled on its own before inlining it), the transforms measured 1.5-2x slower, sometimes 20x.
+     */
+    private static final VectorSpecies<Float> SP = VectorConfig.SPECIES;
 
     /** Scratch per worker that the block size aims at (V and M of one block). */
     static final long BLOCK_BYTES = 2L << 20;
@@ -75,19 +80,18 @@ final class WinogradKernels {
 
     /** Forward kernel, F(m x m, 3x3), m = 2 or 4; applies {@code node.epilogue(2)}. */
     static CpuKernel forward(Conv2d op, CpuNode node, int m) {
-        return forward(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, BLOCK_BYTES);
+        return forward(op, node, m, VectorConfig.SIMD, BLOCK_BYTES);
     }
 
-    /** {@link #forward(Conv2d, CpuNode, int)} at a given vector width and block budget (tests). */
-    static Pipeline forward(Conv2d op, CpuNode node, int m, VectorSpecies<Float> species, boolean simd,
-                            long blockBytes) {
+    /** {@link #forward(Conv2d, CpuNode, int)} with SIMD or the scalar path, and a block budget (tests). */
+    static Pipeline forward(Conv2d op, CpuNode node, int m, boolean simd, long blockBytes) {
         Shape x = node.inShape(0), w = node.inShape(1), y = node.outShape(0);
         require(applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(), op.dilationW(), op.groups()),
                 node, op + " with kernel " + w.dim(2) + "x" + w.dim(3));
         Epilogue epilogue = node.epilogue(2);
         return new Pipeline(m, x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), y.dim(2), y.dim(3),
                 -op.padTop(), -op.padLeft(), node.in(0), node.out(0), node.in(1), false, node.watch(1)::changed,
-                epilogue, node.runtime(), species, simd, blockBytes);
+                epilogue, node.runtime(), simd, blockBytes);
     }
 
     /**
@@ -95,18 +99,17 @@ final class WinogradKernels {
      * dy(o, i + padTop - 2 + a, j + padLeft - 2 + b) * w(o, c, 2 - a, 2 - b). The weight is input 1.
      */
     static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node, int m) {
-        return backwardData(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, BLOCK_BYTES);
+        return backwardData(op, node, m, VectorConfig.SIMD, BLOCK_BYTES);
     }
 
-    /** {@link #backwardData(Conv2dBackwardData, CpuNode, int)} at a given vector width and block budget (tests). */
-    static Pipeline backwardData(Conv2dBackwardData op, CpuNode node, int m, VectorSpecies<Float> species,
-                                 boolean simd, long blockBytes) {
+    /** {@link #backwardData(Conv2dBackwardData, CpuNode, int)} with SIMD or the scalar path, and a block budget. */
+    static Pipeline backwardData(Conv2dBackwardData op, CpuNode node, int m, boolean simd, long blockBytes) {
         Shape dy = node.inShape(0), w = node.inShape(1), dx = node.outShape(0);
         require(applicable(w.dim(2), w.dim(3), op.strideH(), op.strideW(), op.dilationH(), op.dilationW(), op.groups()),
                 node, op + " with kernel " + w.dim(2) + "x" + w.dim(3));
         return new Pipeline(m, dy.dim(0), dy.dim(1), dy.dim(2), dy.dim(3), dx.dim(1), dx.dim(2), dx.dim(3),
                 op.padTop() - 2, op.padLeft() - 2, node.in(0), node.out(0), node.in(1), true, node.watch(1)::changed,
-                null, node.runtime(), species, simd, blockBytes);
+                null, node.runtime(), simd, blockBytes);
     }
 
     private static void require(boolean ok, CpuNode node, String what) {
@@ -134,7 +137,6 @@ final class WinogradKernels {
         private final int pw;                     // columns of a phase: tW + 1 (position q reads phase q mod m at q / m)
         private final int[] tLo, tHi;             // per phase, the columns [tLo, tHi) inside the input
         private final boolean cooperative, simd, rotated;
-        private final int bits;                   // the species' width: 128, 256 or 512
         private final MemorySegment in, out, w;
         private final Changed filtersChanged;
         private final Epilogue epilogue;          // null: none (backward-data)
@@ -176,7 +178,7 @@ final class WinogradKernels {
 
         Pipeline(int m, int n, int ci, int hi, int wi, int co, int ho, int wo, int rowOff, int colOff,
                  MemorySegment in, MemorySegment out, MemorySegment w, boolean rotated, Changed filtersChanged,
-                 Epilogue epilogue, CpuRuntime rt, VectorSpecies<Float> species, boolean simd, long blockBytes) {
+                 Epilogue epilogue, CpuRuntime rt, boolean simd, long blockBytes) {
             if (m != 2 && m != 4) throw new IllegalArgumentException("Winograd tile must be 2 or 4, got " + m);
             this.m = m;
             this.a = m + 2;
@@ -187,9 +189,8 @@ final class WinogradKernels {
             this.filtersChanged = filtersChanged;
             this.epilogue = epilogue;
             this.rt = rt;
-            this.bits = species.vectorBitSize();
             this.simd = simd;
-            this.vl = simd ? species.length() : 1;
+            this.vl = simd ? SP.length() : 1;
             tH = Math.ceilDiv(ho, m);
             tW = Math.ceilDiv(wo, m);
             tilesPerImage = tH * tW;
@@ -407,42 +408,30 @@ final class WinogradKernels {
                 for (int k = 0; k < n; k++) dst[to + k] = src[from + k];
                 return;
             }
-            switch (bits) {             // a constant species per width: see inputRow
-                case 128 -> { for (int k = 0; k < n; k += 4) FloatVector.fromArray(S128, src, from + k).intoArray(dst, to + k); }
-                case 256 -> { for (int k = 0; k < n; k += 8) FloatVector.fromArray(S256, src, from + k).intoArray(dst, to + k); }
-                default -> { for (int k = 0; k < n; k += 16) FloatVector.fromArray(S512, src, from + k).intoArray(dst, to + k); }
-            }
+            for (int k = 0; k < n; k += SP.length()) FloatVector.fromArray(SP, src, from + k).intoArray(dst, to + k);
         }
 
-        /**
-         * The 1-D input transform B^T x of the a vectors at src[s0 + k * ss] into dst[d0 + k * ds]. The Vector API
-         * compiles to vector instructions only where the species is a constant, so each width calls the static
-         * transform with its own static species (inlined there); read from a field, the same code measured about
-         * 1.5-2x slower for the whole convolution.
-         */
+        /** The 1-D input transform B^T x of the a vectors at src[s0 + k * ss] into dst[d0 + k * ds]. */
         private void inputRow(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            switch (bits) {
-                case 128 -> { if (m == 2) inputRow2(S128, src, s0, ss, dst, d0, ds); else inputRow4(S128, src, s0, ss, dst, d0, ds); }
-                case 256 -> { if (m == 2) inputRow2(S256, src, s0, ss, dst, d0, ds); else inputRow4(S256, src, s0, ss, dst, d0, ds); }
-                default -> { if (m == 2) inputRow2(S512, src, s0, ss, dst, d0, ds); else inputRow4(S512, src, s0, ss, dst, d0, ds); }
-            }
+            if (m == 2) inputRow2(src, s0, ss, dst, d0, ds);
+            else inputRow4(src, s0, ss, dst, d0, ds);
         }
 
-        private static void inputRow2(VectorSpecies<Float> sp, float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
-                    x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss);
+        private static void inputRow2(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            FloatVector x0 = FloatVector.fromArray(SP, src, s0), x1 = FloatVector.fromArray(SP, src, s0 + ss),
+                    x2 = FloatVector.fromArray(SP, src, s0 + 2 * ss), x3 = FloatVector.fromArray(SP, src, s0 + 3 * ss);
             x0.sub(x2).intoArray(dst, d0);
             x1.add(x2).intoArray(dst, d0 + ds);
             x2.sub(x1).intoArray(dst, d0 + 2 * ds);
             x1.sub(x3).intoArray(dst, d0 + 3 * ds);
         }
 
-        private static void inputRow4(VectorSpecies<Float> sp, float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
-                    x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss),
-                    x4 = FloatVector.fromArray(sp, src, s0 + 4 * ss), x5 = FloatVector.fromArray(sp, src, s0 + 5 * ss);
-            FloatVector four = FloatVector.broadcast(sp, 4f), minus4 = FloatVector.broadcast(sp, -4f),
-                    minus5 = FloatVector.broadcast(sp, -5f);
+        private static void inputRow4(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            FloatVector x0 = FloatVector.fromArray(SP, src, s0), x1 = FloatVector.fromArray(SP, src, s0 + ss),
+                    x2 = FloatVector.fromArray(SP, src, s0 + 2 * ss), x3 = FloatVector.fromArray(SP, src, s0 + 3 * ss),
+                    x4 = FloatVector.fromArray(SP, src, s0 + 4 * ss), x5 = FloatVector.fromArray(SP, src, s0 + 5 * ss);
+            FloatVector four = FloatVector.broadcast(SP, 4f), minus4 = FloatVector.broadcast(SP, -4f),
+                    minus5 = FloatVector.broadcast(SP, -5f);
             FloatVector p = x2.fma(minus4, x4), q = x1.fma(minus4, x3);   // x4 - 4 x2, x3 - 4 x1
             FloatVector r = x4.sub(x2), s = x3.sub(x1).mul(2f);          // x4 - x2, 2 (x3 - x1)
             x0.fma(four, x2.fma(minus5, x4)).intoArray(dst, d0);          // 4 x0 - 5 x2 + x4
@@ -534,29 +523,26 @@ final class WinogradKernels {
 
         /** The 1-D output transform A^T x of the a vectors at src[s0 + k * ss] into m vectors at dst[d0 + k * ds]. */
         private void outputRow(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            switch (bits) {             // a constant species per width: see inputRow
-                case 128 -> { if (m == 2) outputRow2(S128, src, s0, ss, dst, d0, ds); else outputRow4(S128, src, s0, ss, dst, d0, ds); }
-                case 256 -> { if (m == 2) outputRow2(S256, src, s0, ss, dst, d0, ds); else outputRow4(S256, src, s0, ss, dst, d0, ds); }
-                default -> { if (m == 2) outputRow2(S512, src, s0, ss, dst, d0, ds); else outputRow4(S512, src, s0, ss, dst, d0, ds); }
-            }
+            if (m == 2) outputRow2(src, s0, ss, dst, d0, ds);
+            else outputRow4(src, s0, ss, dst, d0, ds);
         }
 
-        private static void outputRow2(VectorSpecies<Float> sp, float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
-                    x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss);
+        private static void outputRow2(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            FloatVector x0 = FloatVector.fromArray(SP, src, s0), x1 = FloatVector.fromArray(SP, src, s0 + ss),
+                    x2 = FloatVector.fromArray(SP, src, s0 + 2 * ss), x3 = FloatVector.fromArray(SP, src, s0 + 3 * ss);
             x0.add(x1).add(x2).intoArray(dst, d0);
             x1.sub(x2).sub(x3).intoArray(dst, d0 + ds);
         }
 
-        private static void outputRow4(VectorSpecies<Float> sp, float[] src, int s0, int ss, float[] dst, int d0, int ds) {
-            FloatVector x0 = FloatVector.fromArray(sp, src, s0), x1 = FloatVector.fromArray(sp, src, s0 + ss),
-                    x2 = FloatVector.fromArray(sp, src, s0 + 2 * ss), x3 = FloatVector.fromArray(sp, src, s0 + 3 * ss),
-                    x4 = FloatVector.fromArray(sp, src, s0 + 4 * ss), x5 = FloatVector.fromArray(sp, src, s0 + 5 * ss);
+        private static void outputRow4(float[] src, int s0, int ss, float[] dst, int d0, int ds) {
+            FloatVector x0 = FloatVector.fromArray(SP, src, s0), x1 = FloatVector.fromArray(SP, src, s0 + ss),
+                    x2 = FloatVector.fromArray(SP, src, s0 + 2 * ss), x3 = FloatVector.fromArray(SP, src, s0 + 3 * ss),
+                    x4 = FloatVector.fromArray(SP, src, s0 + 4 * ss), x5 = FloatVector.fromArray(SP, src, s0 + 5 * ss);
             FloatVector p = x1.add(x2), q = x1.sub(x2), r = x3.add(x4), s = x3.sub(x4);
             x0.add(p).add(r).intoArray(dst, d0);                                        // x0 + ... + x4
-            s.fma(FloatVector.broadcast(sp, 2f), q).intoArray(dst, d0 + ds);            // x1 - x2 + 2 (x3 - x4)
-            r.fma(FloatVector.broadcast(sp, 4f), p).intoArray(dst, d0 + 2 * ds);        // x1 + x2 + 4 (x3 + x4)
-            s.fma(FloatVector.broadcast(sp, 8f), q.add(x5)).intoArray(dst, d0 + 3 * ds); // x1 - x2 + 8 (x3 - x4) + x5
+            s.fma(FloatVector.broadcast(SP, 2f), q).intoArray(dst, d0 + ds);            // x1 - x2 + 2 (x3 - x4)
+            r.fma(FloatVector.broadcast(SP, 4f), p).intoArray(dst, d0 + 2 * ds);        // x1 + x2 + 4 (x3 + x4)
+            s.fma(FloatVector.broadcast(SP, 8f), q.add(x5)).intoArray(dst, d0 + 3 * ds); // x1 - x2 + 8 (x3 - x4) + x5
         }
 
         /** {@link #outputRow} for one lane, with the same arithmetic. */

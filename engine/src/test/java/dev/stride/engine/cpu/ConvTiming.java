@@ -34,7 +34,7 @@ import java.util.Random;
  * ./mvnw -q -o test-compile -pl graph,engine -am
  * java --add-modules jdk.incubator.vector -cp graph/target/classes:engine/target/classes:engine/target/test-classes \
  *     [-Dlayers="64x56;128x28x256"] [-Dseconds=4] [-DblockBytes=...] [-Dsweep=bytes,bytes,...] \
- *     dev.stride.engine.cpu.ConvTiming [threads=1] [batches=1,8] [forward|backward]
+ *     dev.stride.engine.cpu.ConvTiming [threads=1] [batches=1,8] [forward|backward|depthwise]
  * </pre>
  * A layer is CxHW or CxHWxO. With one thread the time is the thread's CPU time, else wall time. {@code sweep}
  * times the Winograd kernels at each of these block budgets instead (bytes of scratch per worker).
@@ -50,6 +50,10 @@ public final class ConvTiming {
         int[] batches = args.length > 1 ? Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 8};
         boolean backward = args.length > 2 && args[2].equals("backward");
+        if (args.length > 2 && args[2].equals("depthwise")) {
+            depthwise(threads, batches, Double.parseDouble(System.getProperty("seconds", "3")));
+            return;
+        }
         long bytes = Long.getLong("blockBytes", WinogradKernels.BLOCK_BYTES);
         double seconds = Double.parseDouble(System.getProperty("seconds", "4"));
         long[] sweep = System.getProperty("sweep") == null ? null
@@ -82,6 +86,56 @@ public final class ConvTiming {
                     double med = t[i][t[i].length / 2], best = t[i][0];
                     line.append(String.format(Locale.ROOT, "  %s %.2f ms %.0f/%.0f", names.get(i), med * 1e3,
                             flop / med / 1e9, flop / best / 1e9));
+                    benches.get(i).close().run();
+                }
+                System.out.println(line);
+            }
+        }
+    }
+
+    /**
+     * MobileNet-v1's depthwise 3x3 layers (channels x input size x stride; {@code -Dlayers} to choose), forward,
+     * data and filter gradients, in GFLOP/s of the direct computation (2 * outputs * 9).
+     */
+    static void depthwise(int threads, int[] batches, double seconds) {
+        String spec = System.getProperty("layers", "32x112x1;64x112x2;128x56x1;128x56x2;256x28x1;512x14x1;1024x7x1");
+        int[][] layers = Arrays.stream(spec.split(";"))
+                .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        System.out.printf("depthwise 3x3 pad 1, threads %d, %s; GFLOP/s median / best%n", threads, VectorConfig.describe());
+        for (int n : batches) {
+            for (int[] l : layers) {
+                int c = l[0], hw = l[1], st = l[2], ho = (hw - 1) / st + 1;
+                double flop = 2.0 * n * c * ho * ho * 9;
+                List<Bench> benches = new ArrayList<>();
+                for (DepthwiseConvTest.Pass pass : DepthwiseConvTest.Pass.values()) {
+                    GraphBuilder b = new GraphBuilder(DType.F32, false);
+                    Conv2d op = new Conv2d(st, st, 1, 1, 1, 1, 1, 1, c);
+                    Value x = b.input("x", n, c, hw, hw), w = b.input("w", c, 1, 3, 3), dy = b.input("dy", n, c, ho, ho);
+                    Value out = switch (pass) {
+                        case FORWARD -> b.apply("y", op, x, w);
+                        case DATA -> b.apply("dx", op.backwardData(hw, hw), dy, w);
+                        case FILTER -> b.apply("dw", op.backwardFilter(3, 3), x, dy);
+                    };
+                    b.output("out", out);
+                    Graph g = b.build();
+                    var buf = ConvTesting.buffers(g, new Random(1));
+                    CpuRuntime rt = new CpuRuntime(threads, g.values().size());
+                    CpuNode node = ConvTesting.bind(g.nodes().getFirst(), List.of(), buf, rt, ConvChooser.DEPTHWISE);
+                    CpuKernel k = switch (pass) {
+                        case FORWARD -> DepthwiseConv.forward(op, node);
+                        case DATA -> DepthwiseConv.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node);
+                        case FILTER -> DepthwiseConv.backwardFilter(
+                                (dev.stride.graph.op.Conv2dBackwardFilter) g.nodes().getFirst().op(), node);
+                    };
+                    benches.add(new Bench(() -> k.run(null), rt::close));
+                }
+                double[][] t = rounds(benches, seconds, threads == 1);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "N=%d C=%d %dx%d stride %d:", n, c, hw,
+                        hw, st));
+                for (int i = 0; i < benches.size(); i++) {
+                    double med = t[i][t[i].length / 2];
+                    line.append(String.format(Locale.ROOT, "  %s %.3f ms %.1f/%.1f", DepthwiseConvTest.Pass.values()[i],
+                            med * 1e3, flop / med / 1e9, flop / t[i][0] / 1e9));
                     benches.get(i).close().run();
                 }
                 System.out.println(line);
@@ -126,9 +180,8 @@ public final class ConvTiming {
         CpuRuntime rt = new CpuRuntime(threads, g.values().size());
         CpuNode node = ConvTesting.bind(g.nodes().getFirst(), List.of(), buf, rt, "winograd");
         CpuKernel k = backward
-                ? WinogradKernels.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node, m,
-                VectorConfig.SPECIES, VectorConfig.SIMD, bytes)
-                : WinogradKernels.forward(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, bytes);
+                ? WinogradKernels.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node, m, VectorConfig.SIMD, bytes)
+                : WinogradKernels.forward(op, node, m, VectorConfig.SIMD, bytes);
         return new Bench(() -> k.run(null), rt::close);
     }
 
