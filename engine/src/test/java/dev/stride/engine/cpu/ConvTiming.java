@@ -146,9 +146,9 @@ public final class ConvTiming {
     /** A bound kernel and what releases it. */
     record Bench(Runnable run, Runnable close) {}
 
-    /** Warm-up (a second), then rounds running each bench once, for about {@code seconds}; sorted times per bench. */
+    /** Warm-up (two seconds), then rounds running each bench once, for about {@code seconds}; sorted times per bench. */
     static double[][] rounds(List<Bench> benches, double seconds, boolean cpuTime) {
-        long warm = System.nanoTime() + 1_000_000_000L;
+        long warm = System.nanoTime() + 2_000_000_000L;   // the JIT on a loaded 2-core machine needs it
         while (System.nanoTime() < warm) for (Bench b : benches) b.run().run();
         List<double[]> rows = new ArrayList<>();
         long end = System.nanoTime() + (long) (seconds * 1e9);
