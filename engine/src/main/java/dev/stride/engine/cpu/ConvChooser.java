@@ -39,8 +39,8 @@ public final class ConvChooser {
         Shape x = n.inputs().get(0).shape(), w = n.inputs().get(1).shape(), y = n.outputs().getFirst().shape();
         int channels = x.dim(1), out = w.dim(0), kH = w.dim(2), kW = w.dim(3);
         if (DepthwiseConv.applicable(channels, out, c.groups())) return DEPTHWISE;
-        if (oneByOne(kH, kW, c.strideH(), c.strideW(), c.groups(), c.padTop(), c.padLeft(), c.padBottom(), c.padRight()))
-            return GEMM_1X1;
+        if (oneByOne(kH, kW, c.strideH(), c.strideW(), c.groups(), c.padTop(), c.padLeft(), c.padBottom(),
+                c.padRight())) return GEMM_1X1;
         if (WinogradKernels.applicable(kH, kW, c.strideH(), c.strideW(), c.dilationH(), c.dilationW(), c.groups()))
             return winograd(channels, out, y.dim(0), y.dim(2), y.dim(3));
         return IM2COL;

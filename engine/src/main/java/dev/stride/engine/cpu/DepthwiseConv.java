@@ -139,7 +139,7 @@ final class DepthwiseConv {
         // Each plane crosses between the tensor and the heap in one bulk copy: per-row copies of native memory
         // cost more than the rows themselves for maps of 7 to 28 columns.
 
-        /** Input plane (H x W at float index {@code at} of {@code src}) into the polyphase buffer; padding untouched. */
+        /** Input plane (H x W from float index {@code at} of src) into the polyphase buffer; padding untouched. */
         void scatterIn(MemorySegment src, long at, float[] plane, float[] xp) {
             MemorySegment.copy(src, F, at * 4, plane, 0, h * w);
             for (int iy = 0; iy < h; iy++) {

@@ -134,7 +134,7 @@ final class WinogradKernels {
         private final int m, a, aa, n, ci, hi, wi, co, ho, wo, rowOff, colOff;
         private final int tH, tW, tilesPerImage, total, tb, blocks, vl;
         private final int runTileRows, runRows;   // tile rows and input rows of one image's part of a block
-        private final int pw;                     // columns of a phase: tW + 1 (position q reads phase q mod m at q / m)
+        private final int pw;                     // columns of a phase: tW + 1 (position q: phase q mod m, from q / m)
         private final int[] tLo, tHi;             // per phase, the columns [tLo, tHi) inside the input
         private final boolean cooperative, simd, rotated;
         private final MemorySegment in, out, w;
@@ -529,7 +529,8 @@ final class WinogradKernels {
                     int tt = t0 + k, oy0 = (tt / tW) * m - row0, ox0 = (tt % tW) * m, from = j + k;
                     int rows = Math.min(m, ho - row0 - oy0), cols = Math.min(m, wo - ox0);
                     for (int r = 0; r < rows; r++)
-                        for (int q = 0, at = (oy0 + r) * wo + ox0; q < cols; q++) buf[at + q] = y[(r * m + q) * tb + from];
+                        for (int q = 0, at = (oy0 + r) * wo + ox0; q < cols; q++)
+                            buf[at + q] = y[(r * m + q) * tb + from];
                 }
                 if (epilogue != null) epilogue.apply(s.outRowsSeg, 0, o, (row1 - row0) * wo);
                 long plane = ((long) img * co + o) * ho * wo;
@@ -544,8 +545,10 @@ final class WinogradKernels {
                     if (whole >= 0) copyOut(buf, row0, whole, ra, plane);
                     whole = -1;
                     int c0 = txA * m, c1 = Math.min(wo, txB * m);
-                    for (int r = ra; r < rb; r++)
-                        MemorySegment.copy(buf, (r - row0) * wo + c0, out, F, (plane + (long) r * wo + c0) * 4, c1 - c0);
+                    for (int r = ra; r < rb; r++) {
+                        long at = plane + (long) r * wo + c0;
+                        MemorySegment.copy(buf, (r - row0) * wo + c0, out, F, at * 4, c1 - c0);
+                    }
                 }
                 if (whole >= 0) copyOut(buf, row0, whole, row1, plane);
                 j += run;
