@@ -64,20 +64,34 @@ public final class ConvChooser {
 
     /**
      * Winograd or im2col for a 3x3 stride-1 correlation with {@code in} input and {@code out} output channels
-     * producing {@code batch} maps of {@code h x w}. Thresholds as measured: see the class comment of
-     * {@link WinogradKernels} and the numbers below.
+     * producing {@code batch} maps of {@code h x w} (for the data gradient: dy's channels in, dx's out, dx's size).
+     *
+     * <p>The rules, from single-thread timings on the 2-core AMD EPYC (AVX2) this was written on, shared with other
+     * work at the time, so each number is a median over interleaved rounds and still +-30%; effective GFLOP/s
+     * (direct-convolution FLOPs over time), F(2x2) / F(4x4) / im2col+SGEMM baseline:
+     * <ul>
+     *   <li>Few channels lose: C=3 O=64 56x56 batch 8: 5 / 8 / 16; C=8 O=16: 9 / 14 / 14; C=O=16: 12 / 19 / 14;
+     *       C=O=32: 19 / 32 / 16. So Winograd needs both channel counts >= {@value #MIN_CHANNELS}.</li>
+     *   <li>From 32 channels on F(4x4) wins by 1.5-3x where it has tiles: ResNet-18 batch 8, 64@56x56: 49 / 73 / 18,
+     *       128@28: 69 / 93 / 19, 256@14: 81 / 102 / 20, 512@7: 75 / 102 / 17.</li>
+     *   <li>F(4x4) needs tiles: each of its 36 GEMMs has one column per tile, and fewer than 16 (the GEMM's
+     *       micro-tile width) waste the rest: 512@7x7 batch 1 (4 tiles of 4x4, 16 of 2x2): 65-90 / 31-37; 64@7x7:
+     *       27 / 16 / 28. The choice compares the GEMM work, 36 max(T4, 16) against 16 max(T2, 16) for T4, T2
+     *       the tiles of each: F(4x4) for 14x14 and up at batch 1, and for 7x7 from batch 3.</li>
+     *   <li>Fewer than {@value #MIN_TILES} tiles of 2x2 (maps under about 8x8 at batch 1): im2col, nothing to
+     *       win on a problem that small (16@14x14, 32@7x7: all three within 20%).</li>
+     * </ul>
      */
     static String winograd(int in, int out, int batch, int h, int w) {
         if (in < MIN_CHANNELS || out < MIN_CHANNELS) return IM2COL;
-        long tiles4 = (long) batch * Math.ceilDiv(h, 4) * Math.ceilDiv(w, 4);
-        if (Math.min(h, w) >= 8 && tiles4 >= MIN_TILES_F4) return WINOGRAD_F4;
-        long tiles2 = (long) batch * Math.ceilDiv(h, 2) * Math.ceilDiv(w, 2);
-        return tiles2 >= MIN_TILES_F2 ? WINOGRAD_F2 : IM2COL;
+        long t2 = (long) batch * Math.ceilDiv(h, 2) * Math.ceilDiv(w, 2);
+        long t4 = (long) batch * Math.ceilDiv(h, 4) * Math.ceilDiv(w, 4);
+        if (t2 < MIN_TILES) return IM2COL;
+        return 36 * Math.max(t4, MIN_TILES) <= 16 * Math.max(t2, MIN_TILES) ? WINOGRAD_F4 : WINOGRAD_F2;
     }
 
     static final int MIN_CHANNELS = 16;
-    static final int MIN_TILES_F4 = 16;
-    static final int MIN_TILES_F2 = 16;
+    static final int MIN_TILES = 16;
 
     private static boolean oneByOne(int kH, int kW, int sH, int sW, int groups, int pt, int pl, int pb, int pr) {
         return kH == 1 && kW == 1 && sH == 1 && sW == 1 && groups == 1 && pt == 0 && pl == 0 && pb == 0 && pr == 0;

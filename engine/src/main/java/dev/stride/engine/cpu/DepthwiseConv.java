@@ -43,47 +43,47 @@ final class DepthwiseConv {
 
     /** Forward: y = depthwise conv(x, w) [+ bias], with {@code node.epilogue(2)}. */
     static CpuKernel forward(Conv2d op, CpuNode node) {
-        return forward(op, node, VectorConfig.SPECIES, VectorConfig.SIMD);
+        return forward(op, node, VectorConfig.SIMD);
     }
 
-    /** The same at a given vector width (tests). */
-    static CpuKernel forward(Conv2d op, CpuNode node, VectorSpecies<Float> species, boolean simd) {
+    /** The same with SIMD or the scalar path (tests). */
+    static CpuKernel forward(Conv2d op, CpuNode node, boolean simd) {
         Shape x = node.inShape(0), w = node.inShape(1), y = node.outShape(0);
         require(applicable(x.dim(1), w.dim(0), op.groups()), node, x, w, op.groups());
         Geometry g = new Geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(2), y.dim(3), w.dim(2), w.dim(3),
                 op.strideH(), op.strideW(), op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(),
-                simd ? species.length() : 1);
-        return new Forward(g, node.in(0), node.in(1), node.out(0), node.epilogue(2), node.runtime(), species, simd);
+                simd ? SP.length() : 1);
+        return new Forward(g, node.in(0), node.in(1), node.out(0), node.epilogue(2), node.runtime(), simd);
     }
 
     /** Backward-data: dx from (dy, w). */
     static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node) {
-        return backwardData(op, node, VectorConfig.SPECIES, VectorConfig.SIMD);
+        return backwardData(op, node, VectorConfig.SIMD);
     }
 
-    /** The same at a given vector width (tests). */
-    static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node, VectorSpecies<Float> species, boolean simd) {
+    /** The same with SIMD or the scalar path (tests). */
+    static CpuKernel backwardData(Conv2dBackwardData op, CpuNode node, boolean simd) {
         Shape dy = node.inShape(0), w = node.inShape(1), dx = node.outShape(0);
         require(applicable(dx.dim(1), w.dim(0), op.groups()), node, dx, w, op.groups());
         Geometry g = new Geometry(dx.dim(0), dx.dim(1), dx.dim(2), dx.dim(3), dy.dim(2), dy.dim(3), w.dim(2), w.dim(3),
                 op.strideH(), op.strideW(), op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(),
-                simd ? species.length() : 1);
-        return new BackwardData(g, node.in(0), node.in(1), node.out(0), node.runtime(), species, simd);
+                simd ? SP.length() : 1);
+        return new BackwardData(g, node.in(0), node.in(1), node.out(0), node.runtime(), simd);
     }
 
     /** Backward-filter: dw from (x, dy), summed over the batch. */
     static CpuKernel backwardFilter(Conv2dBackwardFilter op, CpuNode node) {
-        return backwardFilter(op, node, VectorConfig.SPECIES, VectorConfig.SIMD);
+        return backwardFilter(op, node, VectorConfig.SIMD);
     }
 
-    /** The same at a given vector width (tests). */
-    static CpuKernel backwardFilter(Conv2dBackwardFilter op, CpuNode node, VectorSpecies<Float> species, boolean simd) {
+    /** The same with SIMD or the scalar path (tests). */
+    static CpuKernel backwardFilter(Conv2dBackwardFilter op, CpuNode node, boolean simd) {
         Shape x = node.inShape(0), dy = node.inShape(1), dw = node.outShape(0);
         require(applicable(x.dim(1), dw.dim(0), op.groups()), node, x, dw, op.groups());
         Geometry g = new Geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), dy.dim(2), dy.dim(3), dw.dim(2), dw.dim(3),
                 op.strideH(), op.strideW(), op.padTop(), op.padLeft(), op.dilationH(), op.dilationW(),
-                simd ? species.length() : 1);
-        return new BackwardFilter(g, node.in(0), node.in(1), node.out(0), node.runtime(), species, simd);
+                simd ? SP.length() : 1);
+        return new BackwardFilter(g, node.in(0), node.in(1), node.out(0), node.runtime(), simd);
     }
 
     private static void require(boolean ok, CpuNode node, Shape x, Shape w, int groups) {
@@ -136,49 +136,92 @@ final class DepthwiseConv {
         /** The floats of one plane of one tensor of this convolution: 2-D flop count of a plane (for threading). */
         long planeFlops() { return 2L * ho * wo * kh * kw; }
 
-        /** Input plane (H x W at float index {@code at} of {@code src}) into the polyphase buffer; padding untouched. */
-        void scatterIn(MemorySegment src, long at, float[] row, float[] xp) {
+        // Each plane crosses between the tensor and the heap in one bulk copy: per-row copies of native memory
+        // cost more than the rows themselves for maps of 7 to 28 columns.
+
+        /** Input plane (H x W from float index {@code at} of src) into the polyphase buffer; padding untouched. */
+        void scatterIn(MemorySegment src, long at, float[] plane, float[] xp) {
+            MemorySegment.copy(src, F, at * 4, plane, 0, h * w);
             for (int iy = 0; iy < h; iy++) {
-                int r = iy + pt, base = (r % sh) * sw * stride + (r / sh) * pw;
-                long from = at + (long) iy * w;
+                int r = iy + pt, base = (r % sh) * sw * stride + (r / sh) * pw, from = iy * w;
                 if (sw == 1) {
-                    MemorySegment.copy(src, F, from * 4, xp, base + pl, w);
+                    System.arraycopy(plane, from, xp, base + pl, w);
                     continue;
                 }
-                MemorySegment.copy(src, F, from * 4, row, 0, w);
                 for (int p = 0; p < sw; p++) {
                     int ix = Math.floorMod(p - pl, sw), dst = base + p * stride + (ix + pl) / sw;
-                    for (; ix < w; ix += sw) xp[dst++] = row[ix];
+                    for (; ix < w; ix += sw) xp[dst++] = plane[from + ix];
                 }
             }
         }
 
         /** The inverse of {@link #scatterIn}: the input-plane positions of the polyphase buffer into dst. */
-        void gatherOut(float[] xp, float[] row, MemorySegment dst, long at) {
+        void gatherOut(float[] xp, float[] plane, MemorySegment dst, long at) {
             for (int iy = 0; iy < h; iy++) {
-                int r = iy + pt, base = (r % sh) * sw * stride + (r / sh) * pw;
-                long to = at + (long) iy * w;
+                int r = iy + pt, base = (r % sh) * sw * stride + (r / sh) * pw, to = iy * w;
                 if (sw == 1) {
-                    MemorySegment.copy(xp, base + pl, dst, F, to * 4, w);
+                    System.arraycopy(xp, base + pl, plane, to, w);
                     continue;
                 }
                 for (int p = 0; p < sw; p++) {
                     int ix = Math.floorMod(p - pl, sw), src = base + p * stride + (ix + pl) / sw;
-                    for (; ix < w; ix += sw) row[ix] = xp[src++];
+                    for (; ix < w; ix += sw) plane[to + ix] = xp[src++];
                 }
-                MemorySegment.copy(row, 0, dst, F, to * 4, w);
             }
+            MemorySegment.copy(plane, 0, dst, F, at * 4, h * w);
         }
 
         /** Output plane (Ho x Wo at float index {@code at}) into the q layout; dropped columns untouched (zero). */
-        void outToFlat(MemorySegment src, long at, float[] flat) {
-            for (int oy = 0; oy < ho; oy++) MemorySegment.copy(src, F, (at + (long) oy * wo) * 4, flat, oy * pw, wo);
+        void outToFlat(MemorySegment src, long at, float[] outPlane, float[] flat) {
+            MemorySegment.copy(src, F, at * 4, outPlane, 0, ho * wo);
+            for (int oy = 0; oy < ho; oy++) System.arraycopy(outPlane, oy * wo, flat, oy * pw, wo);
+        }
+
+        /** The q layout's outputs (columns below Wo) into an Ho x Wo plane at float index {@code at} of dst. */
+        void flatToOut(float[] flat, float[] outPlane, MemorySegment dst, long at) {
+            for (int oy = 0; oy < ho; oy++) System.arraycopy(flat, oy * pw, outPlane, oy * wo, wo);
+            MemorySegment.copy(outPlane, 0, dst, F, at * 4, ho * wo);
         }
     }
 
-    private static float[] weights(MemorySegment w, int channel, float[] wt) {
-        MemorySegment.copy(w, F, (long) channel * wt.length * 4, wt, 0, wt.length);
-        return wt;
+
+    /**
+     * The vector species, a static final constant: the Vector API compiles to vector instructions only where the
+     * species is a constant in the compiled method (from a field, or as an argument of a method compiled on its own,
+     * the forward pass measured up to 20x slower).
+     */
+    private static final VectorSpecies<Float> SP = VectorConfig.SPECIES;
+
+    /**
+     * The runtime splits work by GEMM flops (a share must be worth 8 MFLOP of GEMM, about 130 us here); a depthwise
+     * flop takes several times longer (7-12 GFLOP/s on one core against the GEMM's 60-80), so its count is scaled
+     * by this to compare time with time.
+     */
+    private static final long TIME_FLOPS = 6;
+
+    /** acc[q] = sum over taps i of xp[tap[i] + q] * k[k0 + i], for q in [0, qEnd), a vector of outputs at a time. */
+    private static void taps(float[] xp, int[] tap, float[] k, int k0, float[] acc, int qEnd) {
+        for (int q = 0; q < qEnd; q += SP.length()) {
+            FloatVector s = FloatVector.zero(SP);
+            for (int i = 0; i < tap.length; i++)
+                s = FloatVector.fromArray(SP, xp, tap[i] + q).fma(FloatVector.broadcast(SP, k[k0 + i]), s);
+            s.intoArray(acc, q);
+        }
+    }
+
+    /** xp[off + q] += f[q] * k for q in [0, qEnd). */
+    private static void scatter(float[] f, float k, float[] xp, int off, int qEnd) {
+        FloatVector vk = FloatVector.broadcast(SP, k);
+        for (int q = 0; q < qEnd; q += SP.length())
+            FloatVector.fromArray(SP, f, q).fma(vk, FloatVector.fromArray(SP, xp, off + q)).intoArray(xp, off + q);
+    }
+
+    /** The lanes at acc[at...] += f[q] * xp[off + q] over q in [0, qEnd), lane by lane. */
+    private static void dot(float[] f, float[] xp, int off, int qEnd, float[] acc, int at) {
+        FloatVector s = FloatVector.fromArray(SP, acc, at);
+        for (int q = 0; q < qEnd; q += SP.length())
+            s = FloatVector.fromArray(SP, f, q).fma(FloatVector.fromArray(SP, xp, off + q), s);
+        s.intoArray(acc, at);
     }
 
     /** y = sum over taps of w * x, vector by vector of the q layout, then rows out with the epilogue. */
@@ -187,20 +230,20 @@ final class DepthwiseConv {
         private final MemorySegment x, w, y;
         private final Epilogue epilogue;
         private final CpuRuntime rt;
-        private final VectorSpecies<Float> species;
         private final boolean simd;
-        private final float[][] xp, acc, row, wt;
+        private final float[][] xp, acc, plane, outPlane;
+        private final float[] wt;                 // every channel's taps, read once per run
         private final CpuRuntime.RangeTask task;
 
         Forward(Geometry g, MemorySegment x, MemorySegment w, MemorySegment y, Epilogue epilogue, CpuRuntime rt,
-                VectorSpecies<Float> species, boolean simd) {
-            this.g = g; this.x = x; this.w = w; this.y = y; this.epilogue = epilogue; this.rt = rt;
-            this.species = species; this.simd = simd;
+                boolean simd) {
+            this.g = g; this.x = x; this.w = w; this.y = y; this.epilogue = epilogue; this.rt = rt; this.simd = simd;
             int t = rt.threads();
             xp = new float[t][g.polyphaseSize()];
             acc = new float[t][g.qEnd];
-            row = new float[t][g.w];
-            wt = new float[t][g.taps()];
+            plane = new float[t][g.h * g.w];
+            outPlane = new float[t][g.ho * g.wo];
+            wt = new float[g.c * g.taps()];
             task = (worker, from, to) -> {
                 for (int p = from; p < to; p++) plane(worker, p);
             };
@@ -208,36 +251,27 @@ final class DepthwiseConv {
 
         @Override public void run(RunContext ctx) {
             if (epilogue != null) epilogue.refresh();
-            rt.parallelFor(g.n * g.c, g.planeFlops() * g.n * g.c, task);
+            MemorySegment.copy(w, F, 0, wt, 0, wt.length);
+            rt.parallelFor(g.n * g.c, TIME_FLOPS * g.planeFlops() * g.n * g.c, task);
         }
 
         private void plane(int worker, int p) {
-            int ch = p % g.c;
-            float[] xpw = xp[worker], a = acc[worker], k = weights(w, ch, wt[worker]);
-            g.scatterIn(x, (long) p * g.h * g.w, row[worker], xpw);
+            int ch = p % g.c, k = ch * g.taps();
+            float[] xpw = xp[worker], a = acc[worker];
+            g.scatterIn(x, (long) p * g.h * g.w, plane[worker], xpw);
             int[] tap = g.tap;
-            int q = 0;
-            if (simd) {
-                int vl = species.length();
-                for (; q < g.qEnd; q += vl) {
-                    FloatVector s = FloatVector.zero(species);
-                    for (int i = 0; i < tap.length; i++)
-                        s = FloatVector.fromArray(species, xpw, tap[i] + q).fma(FloatVector.broadcast(species, k[i]), s);
-                    s.intoArray(a, q);
-                }
-            } else {
-                for (; q < g.qEnd; q++) {
+            if (!simd) {
+                for (int q = 0; q < g.qEnd; q++) {
                     float s = 0f;
-                    for (int i = 0; i < tap.length; i++) s = Math.fma(xpw[tap[i] + q], k[i], s);
+                    for (int i = 0; i < tap.length; i++) s = Math.fma(xpw[tap[i] + q], wt[k + i], s);
                     a[q] = s;
                 }
+            } else {
+                taps(xpw, tap, wt, k, a, g.qEnd);
             }
-            long plane = (long) p * g.ho * g.wo;
-            for (int oy = 0; oy < g.ho; oy++) {
-                long at = plane + (long) oy * g.wo;
-                MemorySegment.copy(a, oy * g.pw, y, F, at * 4, g.wo);
-                if (epilogue != null) epilogue.apply(y, at, ch, g.wo);
-            }
+            long at = (long) p * g.ho * g.wo;
+            g.flatToOut(a, outPlane[worker], y, at);
+            if (epilogue != null) epilogue.apply(y, at, ch, g.ho * g.wo);
         }
     }
 
@@ -246,47 +280,46 @@ final class DepthwiseConv {
         private final Geometry g;
         private final MemorySegment dy, w, dx;
         private final CpuRuntime rt;
-        private final VectorSpecies<Float> species;
         private final boolean simd;
-        private final float[][] xp, flat, row, wt;
+        private final float[][] xp, flat, plane, outPlane;
+        private final float[] wt;
         private final CpuRuntime.RangeTask task;
 
         BackwardData(Geometry g, MemorySegment dy, MemorySegment w, MemorySegment dx, CpuRuntime rt,
-                     VectorSpecies<Float> species, boolean simd) {
-            this.g = g; this.dy = dy; this.w = w; this.dx = dx; this.rt = rt; this.species = species; this.simd = simd;
+                     boolean simd) {
+            this.g = g; this.dy = dy; this.w = w; this.dx = dx; this.rt = rt; this.simd = simd;
             int t = rt.threads();
             xp = new float[t][g.polyphaseSize()];
             flat = new float[t][g.qEnd];          // dropped columns stay zero: they scatter nothing
-            row = new float[t][g.w];
-            wt = new float[t][g.taps()];
+            plane = new float[t][g.h * g.w];
+            outPlane = new float[t][g.ho * g.wo];
+            wt = new float[g.c * g.taps()];
             task = (worker, from, to) -> {
                 for (int p = from; p < to; p++) plane(worker, p);
             };
         }
 
         @Override public void run(RunContext ctx) {
-            rt.parallelFor(g.n * g.c, g.planeFlops() * g.n * g.c, task);
+            MemorySegment.copy(w, F, 0, wt, 0, wt.length);
+            rt.parallelFor(g.n * g.c, TIME_FLOPS * g.planeFlops() * g.n * g.c, task);
         }
 
         private void plane(int worker, int p) {
-            float[] xpw = xp[worker], f = flat[worker], k = weights(w, p % g.c, wt[worker]);
-            g.outToFlat(dy, (long) p * g.ho * g.wo, f);
+            float[] xpw = xp[worker], f = flat[worker];
+            int k = (p % g.c) * g.taps();
+            g.outToFlat(dy, (long) p * g.ho * g.wo, outPlane[worker], f);
             java.util.Arrays.fill(xpw, 0f);
             int[] tap = g.tap;
             for (int i = 0; i < tap.length; i++) {
-                int off = tap[i], q = 0;
-                float kv = k[i];
-                if (simd) {
-                    int vl = species.length();
-                    FloatVector vk = FloatVector.broadcast(species, kv);
-                    for (; q < g.qEnd; q += vl)
-                        FloatVector.fromArray(species, f, q).fma(vk, FloatVector.fromArray(species, xpw, off + q))
-                                .intoArray(xpw, off + q);
-                } else {
-                    for (; q < g.qEnd; q++) xpw[off + q] = Math.fma(f[q], kv, xpw[off + q]);
+                int off = tap[i];
+                float kv = wt[k + i];
+                if (!simd) {
+                    for (int q = 0; q < g.qEnd; q++) xpw[off + q] = Math.fma(f[q], kv, xpw[off + q]);
+                    continue;
                 }
+                scatter(f, kv, xpw, off, g.qEnd);
             }
-            g.gatherOut(xpw, row[worker], dx, (long) p * g.h * g.w);
+            g.gatherOut(xpw, plane[worker], dx, (long) p * g.h * g.w);
         }
     }
 
@@ -295,20 +328,20 @@ final class DepthwiseConv {
         private final Geometry g;
         private final MemorySegment x, dy, dw;
         private final CpuRuntime rt;
-        private final VectorSpecies<Float> species;
         private final boolean simd;
         private final int vl;
-        private final float[][] xp, flat, row, acc;
+        private final float[][] xp, flat, plane, outPlane, acc;
         private final CpuRuntime.RangeTask task;
 
         BackwardFilter(Geometry g, MemorySegment x, MemorySegment dy, MemorySegment dw, CpuRuntime rt,
-                       VectorSpecies<Float> species, boolean simd) {
-            this.g = g; this.x = x; this.dy = dy; this.dw = dw; this.rt = rt; this.species = species; this.simd = simd;
-            this.vl = simd ? species.length() : 1;
+                       boolean simd) {
+            this.g = g; this.x = x; this.dy = dy; this.dw = dw; this.rt = rt; this.simd = simd;
+            this.vl = simd ? SP.length() : 1;
             int t = rt.threads();
             xp = new float[t][g.polyphaseSize()];
             flat = new float[t][g.qEnd];
-            row = new float[t][g.w];
+            plane = new float[t][g.h * g.w];
+            outPlane = new float[t][g.ho * g.wo];
             acc = new float[t][g.taps() * vl];
             task = (worker, from, to) -> {
                 for (int ch = from; ch < to; ch++) channel(worker, ch);
@@ -316,7 +349,7 @@ final class DepthwiseConv {
         }
 
         @Override public void run(RunContext ctx) {
-            rt.parallelFor(g.c, g.planeFlops() * g.n * g.c, task);
+            rt.parallelFor(g.c, TIME_FLOPS * g.planeFlops() * g.n * g.c, task);
         }
 
         private void channel(int worker, int ch) {
@@ -325,20 +358,17 @@ final class DepthwiseConv {
             int[] tap = g.tap;
             for (int img = 0; img < g.n; img++) {
                 long p = (long) img * g.c + ch;
-                g.scatterIn(x, p * g.h * g.w, row[worker], xpw);
-                g.outToFlat(dy, p * g.ho * g.wo, f);
+                g.scatterIn(x, p * g.h * g.w, plane[worker], xpw);
+                g.outToFlat(dy, p * g.ho * g.wo, outPlane[worker], f);
                 for (int i = 0; i < tap.length; i++) {
-                    int off = tap[i], q = 0;
-                    if (simd) {
-                        FloatVector s = FloatVector.fromArray(species, a, i * vl);
-                        for (; q < g.qEnd; q += vl)
-                            s = FloatVector.fromArray(species, f, q).fma(FloatVector.fromArray(species, xpw, off + q), s);
-                        s.intoArray(a, i * vl);
-                    } else {
+                    int off = tap[i];
+                    if (!simd) {
                         float s = a[i];
-                        for (; q < g.qEnd; q++) s = Math.fma(f[q], xpw[off + q], s);
+                        for (int q = 0; q < g.qEnd; q++) s = Math.fma(f[q], xpw[off + q], s);
                         a[i] = s;
+                        continue;
                     }
+                    dot(f, xpw, off, g.qEnd, a, i * vl);
                 }
             }
             for (int i = 0; i < tap.length; i++) {

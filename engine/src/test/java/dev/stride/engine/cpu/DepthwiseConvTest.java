@@ -13,13 +13,11 @@ import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Conv2dBackwardData;
 import dev.stride.graph.op.Conv2dBackwardFilter;
 import dev.stride.graph.op.Unary;
-import jdk.incubator.vector.VectorSpecies;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The direct depthwise kernels (groups = C = O): forward with its epilogue, backward-data and backward-filter,
- * against the reference oracle through the dispatch (the algorithm forced), and bound directly at every vector
- * width against loops written here.
+ * against the reference oracle through the dispatch (the algorithm forced), and bound directly, with and without
+ * SIMD, against loops written here.
  */
 class DepthwiseConvTest {
     /** A depthwise convolution: batch, channels, input size, kernel, stride, padding per side, dilation, bias. */
@@ -117,16 +115,16 @@ class DepthwiseConvTest {
 
     // ---- the kernels bound directly: every width, thread splits ----
 
+    /** The default vector width and the scalar path (other widths: -Dstride.cpu.vectorBits). */
     @Property(tries = 80)
-    void kernelsMatchDirectLoopsAtEveryWidth(@ForAll long seed) {
+    void kernelsMatchDirectLoopsWithAndWithoutSimd(@ForAll long seed) {
         Random r = new Random(seed);
         Case k = randomCase(r);
-        List<VectorSpecies<Float>> widths = WinogradTest.widths();
-        VectorSpecies<Float> species = widths.get(r.nextInt(widths.size()));
+        boolean simd = r.nextBoolean() && VectorConfig.SIMD;
         for (Pass pass : Pass.values()) {
-            Run run = run(k, pass, r, species, 1 + r.nextInt(2), true);
+            Run run = run(k, pass, r, simd, 1 + r.nextInt(2), true);
             ConvTesting.assertClose(run.got, run.want, Tolerances.of(pass == Pass.FILTER ? "conv.backward" : "conv.depthwise"),
-                    pass + " species " + species + " " + k);
+                    pass + (simd ? " simd " : " scalar ") + k);
         }
     }
 
@@ -135,8 +133,8 @@ class DepthwiseConvTest {
     void resultsAreBitIdenticalForAnyThreadCount() {
         Case k = new Case(4, 64, 48, 48, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, true);
         for (Pass pass : Pass.values()) {
-            float[] one = run(k, pass, new Random(3), VectorConfig.SPECIES, 1, false).got;
-            float[] two = run(k, pass, new Random(3), VectorConfig.SPECIES, 2, false).got;
+            float[] one = run(k, pass, new Random(3), VectorConfig.SIMD, 1, false).got;
+            float[] two = run(k, pass, new Random(3), VectorConfig.SIMD, 2, false).got;
             assertArrayEquals(one, two, pass.toString());
         }
     }
@@ -146,7 +144,7 @@ class DepthwiseConvTest {
     record Run(float[] got, double[] want) {}
 
     /** One pass bound and run once; {@code want} computed by loops here when {@code oracle}. */
-    static Run run(Case k, Pass pass, Random r, VectorSpecies<Float> species, int threads, boolean oracle) {
+    static Run run(Case k, Pass pass, Random r, boolean simd, int threads, boolean oracle) {
         GraphBuilder b = new GraphBuilder(DType.F32, false);
         Value x = b.input("x", k.n(), k.c(), k.h(), k.w()), w = b.input("w", k.c(), 1, k.kh(), k.kw());
         Value dy = b.input("dy", k.n(), k.c(), k.ho(), k.wo());
@@ -164,15 +162,13 @@ class DepthwiseConvTest {
         Graph g = b.build();
         Node head = g.nodes().getFirst();
         var buf = ConvTesting.buffers(g, r);
-        boolean simd = species != null;
-        VectorSpecies<Float> sp = simd ? species : VectorConfig.PREFERRED;
         float[] got;
         try (CpuRuntime rt = new CpuRuntime(threads, g.values().size())) {
             CpuNode node = ConvTesting.bind(head, g.nodes().subList(1, g.nodes().size()), buf, rt, ConvChooser.DEPTHWISE);
             CpuKernel kernel = switch (pass) {
-                case FORWARD -> DepthwiseConv.forward((Conv2d) head.op(), node, sp, simd);
-                case DATA -> DepthwiseConv.backwardData((Conv2dBackwardData) head.op(), node, sp, simd);
-                case FILTER -> DepthwiseConv.backwardFilter((Conv2dBackwardFilter) head.op(), node, sp, simd);
+                case FORWARD -> DepthwiseConv.forward((Conv2d) head.op(), node, simd);
+                case DATA -> DepthwiseConv.backwardData((Conv2dBackwardData) head.op(), node, simd);
+                case FILTER -> DepthwiseConv.backwardFilter((Conv2dBackwardFilter) head.op(), node, simd);
             };
             kernel.run(null);
             kernel.run(null);                               // a second run: scratch reused must not leak into it

@@ -33,10 +33,11 @@ import java.util.Random;
  * <pre>
  * ./mvnw -q -o test-compile -pl graph,engine -am
  * java --add-modules jdk.incubator.vector -cp graph/target/classes:engine/target/classes:engine/target/test-classes \
- *     [-Dlayers="64x56;128x28x256"] [-Dseconds=4] [-DblockBytes=...] \
- *     dev.stride.engine.cpu.WinogradTiming [threads=1] [batches=1,8] [forward|backward]
+ *     [-Dlayers="64x56;128x28x256"] [-Dseconds=4] [-DblockBytes=...] [-Dsweep=bytes,bytes,...] \
+ *     dev.stride.engine.cpu.WinogradTiming [threads=1] [batches=1,8] [forward|backward|depthwise]
  * </pre>
- * A layer is CxHW or CxHWxO. With one thread the time is the thread's CPU time, else wall time.
+ * A layer is CxHW or CxHWxO. With one thread the time is the thread's CPU time, else wall time. {@code sweep}
+ * times the Winograd kernels at each of these block budgets instead (bytes of scratch per worker).
  */
 public final class WinogradTiming {
     private WinogradTiming() {}
@@ -49,8 +50,14 @@ public final class WinogradTiming {
         int[] batches = args.length > 1 ? Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt).toArray()
                 : new int[] {1, 8};
         boolean backward = args.length > 2 && args[2].equals("backward");
+        if (args.length > 2 && args[2].equals("depthwise")) {
+            depthwise(threads, batches, Double.parseDouble(System.getProperty("seconds", "3")));
+            return;
+        }
         long bytes = Long.getLong("blockBytes", WinogradKernels.BLOCK_BYTES);
         double seconds = Double.parseDouble(System.getProperty("seconds", "4"));
+        long[] sweep = System.getProperty("sweep") == null ? null
+                : Arrays.stream(System.getProperty("sweep").split(",")).mapToLong(Long::parseLong).toArray();
         String spec = System.getProperty("layers", "64x56;128x28;256x14;512x7");
         int[][] layers = Arrays.stream(spec.split(";"))
                 .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
@@ -60,11 +67,15 @@ public final class WinogradTiming {
             for (int[] l : layers) {
                 int c = l[0], hw = l[1], o = l.length > 2 ? l[2] : c;
                 double flop = 2.0 * n * o * hw * hw * c * 9;
-                List<String> names = new ArrayList<>(List.of("F2", "F4"));
+                List<String> names = new ArrayList<>();
                 List<Bench> benches = new ArrayList<>();
-                benches.add(winograd(n, c, o, hw, 2, threads, bytes, backward));
-                benches.add(winograd(n, c, o, hw, 4, threads, bytes, backward));
-                if (!backward) {
+                for (int m : new int[] {2, 4}) {
+                    for (long bb : sweep == null ? new long[] {bytes} : sweep) {
+                        names.add("F" + m + (sweep == null ? "" : "@" + bb / 1024 + "K"));
+                        benches.add(winograd(n, c, o, hw, m, threads, bb, backward));
+                    }
+                }
+                if (!backward && sweep == null) {
                     names.add(GEMM_ONLY ? "gemm-only" : "im2col");
                     benches.add(im2col(n, c, o, hw, threads));
                 }
@@ -82,12 +93,62 @@ public final class WinogradTiming {
         }
     }
 
+    /**
+     * MobileNet-v1's depthwise 3x3 layers (channels x input size x stride; {@code -Dlayers} to choose), forward,
+     * data and filter gradients, in GFLOP/s of the direct computation (2 * outputs * 9).
+     */
+    static void depthwise(int threads, int[] batches, double seconds) {
+        String spec = System.getProperty("layers", "32x112x1;64x112x2;128x56x1;128x56x2;256x28x1;512x14x1;1024x7x1");
+        int[][] layers = Arrays.stream(spec.split(";"))
+                .map(s -> Arrays.stream(s.split("x")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        System.out.printf("depthwise 3x3 pad 1, threads %d, %s; GFLOP/s median / best%n", threads, VectorConfig.describe());
+        for (int n : batches) {
+            for (int[] l : layers) {
+                int c = l[0], hw = l[1], st = l[2], ho = (hw - 1) / st + 1;
+                double flop = 2.0 * n * c * ho * ho * 9;
+                List<Bench> benches = new ArrayList<>();
+                for (DepthwiseConvTest.Pass pass : DepthwiseConvTest.Pass.values()) {
+                    GraphBuilder b = new GraphBuilder(DType.F32, false);
+                    Conv2d op = new Conv2d(st, st, 1, 1, 1, 1, 1, 1, c);
+                    Value x = b.input("x", n, c, hw, hw), w = b.input("w", c, 1, 3, 3), dy = b.input("dy", n, c, ho, ho);
+                    Value out = switch (pass) {
+                        case FORWARD -> b.apply("y", op, x, w);
+                        case DATA -> b.apply("dx", op.backwardData(hw, hw), dy, w);
+                        case FILTER -> b.apply("dw", op.backwardFilter(3, 3), x, dy);
+                    };
+                    b.output("out", out);
+                    Graph g = b.build();
+                    var buf = ConvTesting.buffers(g, new Random(1));
+                    CpuRuntime rt = new CpuRuntime(threads, g.values().size());
+                    CpuNode node = ConvTesting.bind(g.nodes().getFirst(), List.of(), buf, rt, ConvChooser.DEPTHWISE);
+                    CpuKernel k = switch (pass) {
+                        case FORWARD -> DepthwiseConv.forward(op, node);
+                        case DATA -> DepthwiseConv.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node);
+                        case FILTER -> DepthwiseConv.backwardFilter(
+                                (dev.stride.graph.op.Conv2dBackwardFilter) g.nodes().getFirst().op(), node);
+                    };
+                    benches.add(new Bench(() -> k.run(null), rt::close));
+                }
+                double[][] t = rounds(benches, seconds, threads == 1);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "N=%d C=%d %dx%d stride %d:", n, c, hw,
+                        hw, st));
+                for (int i = 0; i < benches.size(); i++) {
+                    double med = t[i][t[i].length / 2];
+                    line.append(String.format(Locale.ROOT, "  %s %.3f ms %.1f/%.1f", DepthwiseConvTest.Pass.values()[i],
+                            med * 1e3, flop / med / 1e9, flop / t[i][0] / 1e9));
+                    benches.get(i).close().run();
+                }
+                System.out.println(line);
+            }
+        }
+    }
+
     /** A bound kernel and what releases it. */
     record Bench(Runnable run, Runnable close) {}
 
-    /** Warm-up (a second), then rounds running each bench once, for about {@code seconds}; sorted times per bench. */
+    /** Warm-up (two seconds), then rounds running each bench once, for about {@code seconds}; sorted times per bench. */
     static double[][] rounds(List<Bench> benches, double seconds, boolean cpuTime) {
-        long warm = System.nanoTime() + 1_000_000_000L;
+        long warm = System.nanoTime() + 2_000_000_000L;   // the JIT on a loaded 2-core machine needs it
         while (System.nanoTime() < warm) for (Bench b : benches) b.run().run();
         List<double[]> rows = new ArrayList<>();
         long end = System.nanoTime() + (long) (seconds * 1e9);
@@ -119,9 +180,8 @@ public final class WinogradTiming {
         CpuRuntime rt = new CpuRuntime(threads, g.values().size());
         CpuNode node = ConvTesting.bind(g.nodes().getFirst(), List.of(), buf, rt, "winograd");
         CpuKernel k = backward
-                ? WinogradKernels.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node, m,
-                VectorConfig.SPECIES, VectorConfig.SIMD, bytes)
-                : WinogradKernels.forward(op, node, m, VectorConfig.SPECIES, VectorConfig.SIMD, bytes);
+                ? WinogradKernels.backwardData((Conv2dBackwardData) g.nodes().getFirst().op(), node, m, VectorConfig.SIMD, bytes)
+                : WinogradKernels.forward(op, node, m, VectorConfig.SIMD, bytes);
         return new Bench(() -> k.run(null), rt::close);
     }
 
