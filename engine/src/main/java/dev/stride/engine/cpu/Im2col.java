@@ -1,6 +1,7 @@
 package dev.stride.engine.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -47,7 +48,7 @@ final class Im2col {
                     zero(dst, d, lo - ox0, simd);
                     long src = plane + (long) (oy * g.sh - g.pt + ky * g.dh) * g.w + (long) lo * g.sw + xOff;
                     if (g.sw == 1) copy(x, src, dst, d + lo - ox0, hi - lo, simd);
-                    else gather(x, src, g.sw, dst, d + lo - ox0, hi - lo);
+                    else gather(x, src, g.sw, dst, d + lo - ox0, hi - lo, simd);
                     zero(dst, d + hi - ox0, ox1 - hi, simd);
                 }
                 d += ox1 - ox0;
@@ -116,8 +117,25 @@ final class Im2col {
         for (int i = 0; i < len; i++) dst.setAtIndex(F, to + i, src.getAtIndex(F, from + i));
     }
 
-    /** dst[to + i] = src[from + i*stride], i < len. */
-    private static void gather(MemorySegment src, long from, int stride, MemorySegment dst, long to, int len) {
-        for (int i = 0; i < len; i++) dst.setAtIndex(F, to + i, src.getAtIndex(F, from + (long) i * stride));
+    /** The even lanes of two consecutive vectors: a stride-2 gather from one two-vector load. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
+
+    /**
+     * dst[to + i] = src[from + i*stride], i < len. Stride 2 (ResNet's downsampling layers) takes the even lanes
+     * of two vectors while the second vector's reads stay within the elements the gather needs.
+     */
+    private static void gather(MemorySegment src, long from, int stride, MemorySegment dst, long to, int len,
+                               boolean simd) {
+        int i = 0;
+        if (simd && stride == 2) {
+            int step = S.length();
+            for (; i + step < len; i += step) {
+                long at = (from + 2L * i) * 4;
+                FloatVector.fromMemorySegment(S, src, at, NATIVE)
+                        .rearrange(EVEN, FloatVector.fromMemorySegment(S, src, at + 4L * step, NATIVE))
+                        .intoMemorySegment(dst, (to + i) * 4, NATIVE);
+            }
+        }
+        for (; i < len; i++) dst.setAtIndex(F, to + i, src.getAtIndex(F, from + (long) i * stride));
     }
 }

@@ -1,8 +1,7 @@
 package dev.stride.engine.cpu;
 
-import dev.stride.graph.op.Conv2d;
-
 import dev.stride.graph.Shape;
+import dev.stride.graph.op.Conv2d;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

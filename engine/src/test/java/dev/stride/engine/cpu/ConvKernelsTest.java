@@ -62,12 +62,20 @@ class ConvKernelsTest {
         long flops() { return 2L * n * o * (c / g) * kh * kw * ho() * wo(); }
     }
 
-    /** Random valid convolutions; {@code max} bounds the spatial size. */
+    /**
+     * Random valid convolutions; {@code max} bounds the spatial size. A third have "same" width at stride 1 (the
+     * shifted im2col), a sixth four times more output than input channels per group (the col2im data gradient
+     * at stride 1).
+     */
     static Cfg randomConv(Random r, int max) {
         while (true) {
             int g = 1 + r.nextInt(3);
             boolean depthwise = r.nextInt(5) == 0;
             int cg = depthwise ? 1 : 1 + r.nextInt(3), og = depthwise ? 1 : 1 + r.nextInt(3);
+            if (!depthwise && r.nextInt(6) == 0) {   // far more output than input channels: the data gradient's col2im form
+                cg = 1;
+                og = 5 + r.nextInt(2);
+            }
             int[] p = new int[4];
             for (int i = 0; i < 4; i++) p[i] = r.nextInt(3) == 0 ? 1 + r.nextInt(2) : 0;
             int kh = 1 + r.nextInt(5), kw = 1 + r.nextInt(5), sh = 1 + r.nextInt(3), sw = 1 + r.nextInt(3);
@@ -144,7 +152,7 @@ class ConvKernelsTest {
     void pointwiseConvolutionAndItsGradients(@ForAll long seed) {
         Random r = new Random(seed);
         int g = r.nextInt(3) == 0 ? 1 + r.nextInt(3) : 1;
-        Cfg cfg = new Cfg(1 + r.nextInt(3), g * (1 + r.nextInt(4)), g * (1 + r.nextInt(4)), g, 1 + r.nextInt(9),
+        Cfg cfg = new Cfg(1 + r.nextInt(3), g * (1 + r.nextInt(4)), g * (1 + r.nextInt(7)), g, 1 + r.nextInt(9),
                 1 + r.nextInt(9), 1, 1, 1, 1, 0, 0, 0, 0, 1 + r.nextInt(2), 1, r.nextBoolean());
         int threads = 1 + r.nextInt(2);
         boolean grads = r.nextBoolean();
@@ -176,6 +184,13 @@ class ConvKernelsTest {
     static TCfg randomTransposed(Random r, int max) {
         while (true) {
             Cfg b = randomConv(r, max);
+            if (r.nextInt(4) == 0) {
+                // far more input than output channels: at stride 1 the col2im form; sometimes 1x1 (its plain GEMM)
+                boolean one = r.nextBoolean();
+                b = new Cfg(b.n(), b.g() * (5 + r.nextInt(2)), b.g(), b.g(), b.h(), b.w(), one ? 1 : b.kh(),
+                        one ? 1 : b.kw(), one ? 1 : b.sh(), one ? 1 : b.sw(), one ? 0 : b.pt(), one ? 0 : b.pl(),
+                        one ? 0 : b.pb(), one ? 0 : b.pr(), b.dh(), b.dw(), b.bias());
+            }
             int oph = r.nextInt(Math.max(b.sh(), b.dh())), opw = r.nextInt(Math.max(b.sw(), b.dw()));
             // The gradient's adjoint convolution needs end padding to absorb an output padding >= the stride.
             if (oph >= b.sh() && b.pb() < oph - b.sh() + 1) oph = 0;
@@ -336,7 +351,7 @@ class ConvKernelsTest {
     @Property(tries = 60)
     void im2colWritesTheInputValueEachTapReads(@ForAll long seed) {
         Random r = new Random(seed);
-        Cfg cfg = randomConv(r, 12);
+        Cfg cfg = randomConv(r, 40);
         ConvGeometry g = geometry(cfg);
         int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n());
         int r0 = r.nextInt(g.k), r1 = r0 + 1 + r.nextInt(g.k - r0), j0 = r.nextInt(g.plane),
@@ -383,7 +398,7 @@ class ConvKernelsTest {
     @Property(tries = 60)
     void col2imAddsEachValueToThePositionItsTapRead(@ForAll long seed) {
         Random r = new Random(seed);
-        Cfg cfg = randomConv(r, 12);
+        Cfg cfg = randomConv(r, 40);
         ConvGeometry g = geometry(cfg);
         int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n());
         int r0 = r.nextInt(g.k), r1 = r0 + 1 + r.nextInt(g.k - r0), j0 = r.nextInt(g.plane),
