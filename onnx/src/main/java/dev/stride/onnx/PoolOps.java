@@ -3,6 +3,7 @@ package dev.stride.onnx;
 import dev.stride.graph.Value;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AvgPool2d;
+import dev.stride.graph.op.LpPool2d;
 import dev.stride.graph.op.MaxPool2d;
 import dev.stride.graph.op.Pad;
 import dev.stride.graph.op.ReduceMean;
@@ -11,7 +12,8 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * MaxPool, AveragePool (2-D and 1-D), GlobalAveragePool and GlobalMaxPool. The IR's pooling follows PyTorch, whose
+ * MaxPool, AveragePool, LpPool (2-D and 1-D), GlobalAveragePool, GlobalMaxPool and GlobalLpPool. The IR's max and
+ * average pooling follow PyTorch, whose
  * rules ONNX's reference shares (ceil mode drops a last window that would start in the end padding; a
  * count_include_pad window is clipped at the end of the padded input), with PyTorch's limit pad <= kernel/2.
  */
@@ -23,6 +25,55 @@ final class PoolOps {
         t.put("AveragePool", new OpSpec(c -> pool(c, false), OpSpec.StaticInputs.NONE));
         t.put("GlobalAveragePool", new OpSpec(c -> global(c, false), OpSpec.StaticInputs.NONE));
         t.put("GlobalMaxPool", new OpSpec(c -> global(c, true), OpSpec.StaticInputs.NONE));
+        t.put("LpPool", new OpSpec(PoolOps::lpPool, OpSpec.StaticInputs.NONE));
+        t.put("GlobalLpPool", new OpSpec(PoolOps::globalLp, OpSpec.StaticInputs.NONE));
+    }
+
+    /** p: a float attribute in version 1, an integer from version 2; default 2. */
+    private static double lpExponent(NodeContext c) {
+        double p = c.opset < 2 ? c.attrFloat("p", 2) : c.attrInt("p", 2);
+        if (!(p >= 1) || Double.isInfinite(p))
+            throw c.unsupported("p = %s: the IR's Lp pooling needs a finite p >= 1", p);
+        return p;
+    }
+
+    /**
+     * LpPool onto LpPool2d: (sum of |x|^p over the window)^(1/p), padding counting as zeros (ONNX's reference is
+     * an average pool of |x|^p with count_include_pad times the window size), so any padding is exact. Dilations
+     * and ceil_mode from version 18.
+     */
+    private static void lpPool(NodeContext c) {
+        ElementwiseOps.requireFloat(c, 0);
+        long[] x = c.dims(0);
+        if (x.length < 3) throw c.invalid("input %s must be [N, C, spatial...]", Arrays.toString(x));
+        Spatial.require2d(c, x.length - 2, "Lp pooling");
+        double p = lpExponent(c);
+        Spatial sp = Spatial.read(c, Arrays.copyOfRange(x, 2, x.length), null, c.opset >= 18);
+        boolean ceil = c.opset >= 18 && c.attrInt("ceil_mode", 0) != 0;
+        if (!sp.autoPad().equals("NOTSET") && !sp.autoPad().isEmpty()) ceil = false;   // auto_pad fixes the size
+        int[] k = sp.k2(c), s = sp.s2(c), d = sp.d2(c), b = sp.begin2(c), e = sp.end2(c);
+        boolean oneD = x.length == 3;
+        Value y = c.apply(oneD ? "pool2d" : null, new LpPool2d(p, k[0], k[1], s[0], s[1], b[0], b[1], e[0], e[1], d[0],
+                d[1], ceil), ConvOps.as2d(c, 0, "input_2d"));
+        if (oneD) { int[] yd = y.shape().dims(); y = Lowering.reshapeOut(c, y, yd[0], yd[1], yd[3]); }
+        c.output(0, y);
+    }
+
+    /** GlobalLpPool: one LpPool2d window over the spatial axes (other ranks through an [N, C, 1, prod] view). */
+    private static void globalLp(NodeContext c) {
+        ElementwiseOps.requireFloat(c, 0);
+        double p = lpExponent(c);
+        Value x = c.value(0);
+        int[] d = x.shape().dims();
+        if (d.length < 3) throw c.invalid("input %s must be [N, C, spatial...]", Arrays.toString(d));
+        int h = d.length == 4 ? d[2] : 1, w = Lowering.product(d, d.length == 4 ? 3 : 2, d.length);
+        Value v = Lowering.reshape(c, "input_2d", x, d[0], d[1], h, w);
+        Value y = c.apply(d.length == 4 ? null : "pool2d", new LpPool2d(p, h, w, 1, 1, 0, 0, 0, 0, 1, 1, false), v);
+        int[] out = new int[d.length];
+        Arrays.fill(out, 1);
+        out[0] = d[0];
+        out[1] = d[1];
+        c.output(0, Lowering.reshapeOut(c, y, out));
     }
 
     private static void pool(NodeContext c, boolean max) {
