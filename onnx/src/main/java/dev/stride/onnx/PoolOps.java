@@ -4,6 +4,7 @@ import dev.stride.graph.Value;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AvgPool2d;
 import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.LpPool2d;
 import dev.stride.graph.op.MaxPool2d;
 import dev.stride.graph.op.Pad;
@@ -16,7 +17,7 @@ import java.util.Map;
  * MaxPool, AveragePool, LpPool (1-D, 2-D and 3-D), GlobalAveragePool, GlobalMaxPool and GlobalLpPool. The IR's max
  * and average pooling follow PyTorch, whose rules ONNX's reference shares (ceil mode drops a last window that would
  * start in the end padding; a count_include_pad window is clipped at the end of the padded input), with PyTorch's
- * limit pad <= kernel/2.
+ * limit pad <= kernel/2. Average pooling with dilations runs as a depthwise convolution (see Pooling).
  */
 final class PoolOps {
     private PoolOps() {}
@@ -83,8 +84,6 @@ final class PoolOps {
             if (c.opset >= 8) c.attrInt("storage_order", 0);   // the layout of Indices only
         }
         boolean countPad = kind == Kind.AVERAGE && c.opset >= 7 && c.attrInt("count_include_pad", 0) != 0;
-        if (kind == Kind.AVERAGE && !Lowering.all(sp.dilations(), 1))
-            throw c.unsupported("dilations %s: the IR's average pooling has no dilation", Arrays.toString(sp.dilations()));
         Pooling pl = new Pooling(c, kind, p, countPad, ceil);
         if (n == 3) {
             pool3d(c, pl, sp);
@@ -116,6 +115,7 @@ final class PoolOps {
     /** One 2-D pool of a node's kind and settings; pads beyond kernel/2 through an explicit Pad where exact. */
     private record Pooling(NodeContext c, Kind kind, double p, boolean countPad, boolean ceil) {
         Value apply(String step, Value x, int[] k, int[] s, int[] d, int[] b, int[] e) {
+            if (kind == Kind.AVERAGE && (d[0] != 1 || d[1] != 1)) return dilatedAverage(step, x, k, s, d, b, e);
             if (kind == Kind.LP)
                 return c.apply(step, new LpPool2d(p, k[0], k[1], s[0], s[1], b[0], b[1], e[0], e[1], d[0], d[1], ceil), x);
             boolean bigPads = false;
@@ -156,6 +156,52 @@ final class PoolOps {
             return kind == Kind.MAX
                     ? c.apply(step, new MaxPool2d(k[0], k[1], s[0], s[1], b[0], b[1], e[0], e[1], d[0], d[1], ceil), x)
                     : c.apply(step, new AvgPool2d(k[0], k[1], s[0], s[1], b[0], b[1], e[0], e[1], ceil, countPad), x);
+        }
+
+        /**
+         * Average pooling with dilations, which the IR's AvgPool2d lacks: a depthwise convolution with weights 1 (the
+         * window sums) times a constant per output cell, 1 / the divisor. The geometry is ONNX's reference's: the
+         * output size with its ceil rule (a last window must start inside the input or the front padding), the
+         * extra cells ceil mode needs split as extra/2 in front and the rest behind, and as divisor the window's
+         * cells inside the input and, with count_include_pad, inside the given pads (not the extra cells: ONNX's
+         * expected outputs count those out); a window with none gives NaN, as there.
+         */
+        private Value dilatedAverage(String step, Value x, int[] k, int[] s, int[] d, int[] b, int[] e) {
+            int[] dims = x.shape().dims();
+            int[][] counts = new int[2][];
+            int[] pb = new int[2], pe = new int[2];
+            for (int a = 0; a < 2; a++) {
+                int in = dims[2 + a], window = (k[a] - 1) * d[a] + 1;
+                double size = (double) (in + b[a] + e[a] - window) / s[a] + 1;
+                int out = (int) (ceil ? Math.ceil(size) : Math.floor(size));
+                if (ceil && (long) (out - 1) * s[a] >= in + b[a]) out--;
+                if (out < 1)
+                    throw c.invalid("pooled size %d on spatial axis %d (input %d, kernel %d, dilation %d, pads %d + %d)",
+                            out, a, in, k[a], d[a], b[a], e[a]);
+                int extra = Math.max(0, (out - 1) * s[a] + window - in - b[a] - e[a]);
+                pb[a] = b[a] + extra / 2;
+                pe[a] = e[a] + extra - extra / 2;
+                counts[a] = new int[out];
+                for (int o = 0; o < out; o++)
+                    for (int j = 0; j < k[a]; j++) {
+                        int i = o * s[a] + j * d[a] - pb[a];
+                        if (countPad ? i >= -b[a] && i < in + e[a] : i >= 0 && i < in) counts[a][o]++;
+                    }
+            }
+            int channels = dims[1], oh = counts[0].length, ow = counts[1].length;
+            Value ones = c.imp.param(ConstTensor.fill(c.imp.floatType, new long[] {channels, 1, k[0], k[1]}, 1,
+                    c.outName(0) + "/window"), c.where());
+            Value sum = c.apply(step == null ? "window_sum" : step + "_sum",
+                    new Conv2d(s[0], s[1], pb[0], pb[1], pe[0], pe[1], d[0], d[1], channels), x, ones);
+            double[] scale = new double[oh * ow];
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    double divisor = (double) counts[0][i] * counts[1][j];
+                    scale[i * ow + j] = divisor == 0 ? Double.NaN : 1 / divisor;
+                }
+            Value factor = c.imp.param(ConstTensor.ofReals(c.imp.floatType, new long[] {oh, ow}, scale,
+                    c.outName(0) + "/divisor"), c.where());
+            return c.apply(step, new Binary(Binary.Kind.MUL), sum, factor);
         }
 
         /** Per output index along an axis (no dilation): how many of the window's k cells lie in [0, in). */

@@ -351,4 +351,75 @@ class NewOpMappingTest {
                 () -> OnnxImporter.importModel(channels, OnnxImporter.Options.defaults()));
         assertTrue(e.unsupported() && e.getMessage().contains("last two axes"), e.getMessage());
     }
+
+    /**
+     * Floor-mode pooling of one [C, spatial...] sample by brute force: each output cell reduces the window's taps
+     * that lie inside the input (max, or the average over them).
+     */
+    private static double[] bruteForcePool(Tensor x, int[] in, int[] k, int[] s, int[] d, int[] pad, boolean max) {
+        int n = in.length, channels = (int) (x.size() / Shape.of(in).size());
+        int[] out = new int[n];
+        for (int a = 0; a < n; a++) out[a] = (in[a] + 2 * pad[a] - d[a] * (k[a] - 1) - 1) / s[a] + 1;
+        int outSize = (int) Shape.of(out).size(), inSize = (int) Shape.of(in).size(), taps = (int) Shape.of(k).size();
+        double[] y = new double[channels * outSize];
+        for (int ch = 0; ch < channels; ch++)
+            for (int o = 0; o < outSize; o++) {
+                double acc = max ? Double.NEGATIVE_INFINITY : 0;
+                int count = 0;
+                for (int t = 0; t < taps; t++) {
+                    int flat = 0;
+                    boolean inside = true;
+                    for (int a = 0, orest = o, trest = t; a < n; a++) {
+                        int oStride = 1, tStride = 1;
+                        for (int b = a + 1; b < n; b++) { oStride *= out[b]; tStride *= k[b]; }
+                        int oi = orest / oStride, ti = trest / tStride;
+                        orest %= oStride;
+                        trest %= tStride;
+                        int i = oi * s[a] + ti * d[a] - pad[a];
+                        inside &= i >= 0 && i < in[a];
+                        flat = flat * in[a] + i;
+                    }
+                    if (!inside) continue;
+                    double v = x.get((long) ch * inSize + flat);
+                    acc = max ? Math.max(acc, v) : acc + v;
+                    count++;
+                }
+                y[ch * outSize + o] = max ? acc : acc / count;
+            }
+        return y;
+    }
+
+    @Test
+    void threeDimensionalPoolingIsTwoSeparable2dPools() {
+        Tensor x = rand(1, 2, 4, 5, 3);
+        byte[] m = Models.opset(13).input("x", 1, 2, 4, 5, 3).node("MaxPool", new String[] {"x"}, new String[] {"y"},
+                "kernel_shape", l(2, 3, 2), "strides", l(2, 1, 1), "dilations", l(1, 2, 1), "pads", l(1, 1, 0, 1, 1, 0))
+                .output("y").bytes();
+        Tensor y = run(m, Map.of("x", x));
+        int[] in = {4, 5, 3}, k = {2, 3, 2}, s = {2, 1, 1}, d = {1, 2, 1}, pad = {1, 1, 0};
+        assertEquals(Shape.of(1, 2, 3, 3, 2), y.shape());
+        assertClose(bruteForcePool(x, in, k, s, d, pad, true), y, 0);
+        byte[] avg = Models.opset(13).input("x", 1, 2, 4, 5, 3).node("AveragePool", new String[] {"x"},
+                new String[] {"y"}, "kernel_shape", l(3, 2, 2), "pads", l(1, 1, 1, 1, 1, 1)).output("y").bytes();
+        assertClose(bruteForcePool(x, in, new int[] {3, 2, 2}, new int[] {1, 1, 1}, new int[] {1, 1, 1},
+                new int[] {1, 1, 1}, false), run(avg, Map.of("x", x)), 1e-5);
+    }
+
+    @Test
+    void averagePoolingWithDilationsOrPadsBeyondHalfTheKernel() {
+        Tensor x = rand(1, 2, 6, 5);
+        int[] in = {6, 5};
+        // Dilation 2, pad 1: a depthwise convolution divided by the real cells of each window.
+        byte[] dilated = Models.opset(19).input("x", 1, 2, 6, 5).node("AveragePool", new String[] {"x"},
+                new String[] {"y"}, "kernel_shape", l(2, 2), "dilations", l(2, 2), "pads", l(1, 1, 1, 1)).output("y").bytes();
+        assertClose(bruteForcePool(x, in, new int[] {2, 2}, new int[] {1, 1}, new int[] {2, 2}, new int[] {1, 1}, false),
+                run(dilated, Map.of("x", x)), 1e-5);
+        // Pads 2 with kernel 3 (beyond PyTorch's kernel/2), padding not counted.
+        byte[] pads = Models.opset(13).input("x", 1, 2, 6, 5).node("AveragePool", new String[] {"x"},
+                new String[] {"y"}, "kernel_shape", l(3, 3), "pads", l(2, 2, 2, 2)).output("y").bytes();
+        Tensor y = run(pads, Map.of("x", x));
+        assertEquals(Shape.of(1, 2, 8, 7), y.shape());
+        assertClose(bruteForcePool(x, in, new int[] {3, 3}, new int[] {1, 1}, new int[] {1, 1}, new int[] {2, 2}, false),
+                y, 1e-5);
+    }
 }
