@@ -6,8 +6,8 @@ import java.util.Map;
  * Operators of ONNX's CNN vocabulary that the IR cannot express exactly. Each has a row so that the refusal says
  * what is missing rather than "no mapping"; an op the IR gains moves to its family's table.
  */
-final class PendingOps {
-    private PendingOps() {}
+final class RefusedOps {
+    private RefusedOps() {}
 
     static void register(Map<String, OpSpec> t) {
         none(t, "ReduceProd", "product reduction (a log-sum would lose signs and zeros)");
