@@ -156,9 +156,11 @@ final class ResizeOps {
         if (ConstTensor.elementCount(out, c.outName(0)) > Importer.MAX_ELEMENTS)
             throw c.invalid("output %s has more elements than a tensor can hold", Arrays.toString(out));
         // The resized axes as H and W of an NCHW view: [N, C, H, W] itself, other ranks [leading..., 1, H, W].
-        int ih = r >= 2 ? (int) in[r - 2] : 1, iw = (int) in[r - 1], oh = r >= 2 ? (int) out[r - 2] : 1, ow = (int) out[r - 1];
+        int ih = r >= 2 ? (int) in[r - 2] : 1, iw = (int) in[r - 1];
+        int oh = r >= 2 ? (int) out[r - 2] : 1, ow = (int) out[r - 1];
         double sh = r >= 2 ? scale[r - 2] : 1, sw = scale[r - 1];
-        int[] view = r == 4 ? Lowering.ints(c, in) : new int[] {Lowering.product(Lowering.ints(c, in), 0, Math.max(0, r - 2)), 1, ih, iw};
+        int[] view = r == 4 ? Lowering.ints(c, in)
+                : new int[] {Lowering.product(Lowering.ints(c, in), 0, Math.max(0, r - 2)), 1, ih, iw};
         if (!linear && nearest.equals("simple") && (sh < 1 || sw < 1))
             throw c.unsupported("nearest Upsample (or Resize-10) shrinking by scales %s: runtimes disagree on how it "
                     + "rounds", Arrays.toString(scale));
@@ -179,7 +181,8 @@ final class ResizeOps {
             // Upsample and Resize-10 (nearest mode "simple"): asymmetric coordinates, nearest rounds down.
             Resize2d.Coord cm = coordinate(c, coord);
             Resize2d.Nearest nm = nearest.equals("simple") ? Resize2d.Nearest.FLOOR : nearestMode(c, nearest);
-            y = c.apply(step, new Resize2d(linear ? Resize2d.Mode.LINEAR : Resize2d.Mode.NEAREST, cm, nm, oh, ow, sh, sw), x4);
+            Resize2d.Mode mode = linear ? Resize2d.Mode.LINEAR : Resize2d.Mode.NEAREST;
+            y = c.apply(step, new Resize2d(mode, cm, nm, oh, ow, sh, sw), x4);
         }
         c.output(0, isView ? Lowering.reshapeOut(c, y, Lowering.ints(c, out)) : y);
     }

@@ -56,7 +56,7 @@ final class ConformanceReport {
                 + "reference's.\n\n");
         md.append("Backends: ").append(backends.stream().map(Backend::name).collect(Collectors.joining(", ")));
         List<String> unusable = Backend.all().stream().filter(b -> b.unavailableReason() != null)
-                .map(b -> b.name() + " (not usable here: " + b.unavailableReason() + ")").toList();
+                .map(b -> b.name() + " (not usable here: " + firstClause(b.unavailableReason()) + ")").toList();
         if (!unusable.isEmpty()) md.append("; registered but skipped: ").append(String.join(", ", unusable));
         md.append(". Operators with a mapping: ").append(OnnxImporter.mappedOperators().size()).append(".\n\n");
 
@@ -130,6 +130,14 @@ final class ConformanceReport {
         unsupported.forEach((id, reason) -> md.append("| ").append(id).append(" | ").append(cell(reason)).append(" |\n"));
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, md.toString());
+    }
+
+    /** The start of a backend's (possibly long, multi-line) reason for being unusable. */
+    private static String firstClause(String reason) {
+        String first = reason.lines().findFirst().orElse("").strip();
+        int colon = first.indexOf(": ", first.indexOf(": ") + 2);   // "CUDA is not usable: no NVIDIA driver: ..."
+        if (colon > 0) first = first.substring(0, colon);
+        return first.length() <= 120 ? first : first.substring(0, 117) + "...";
     }
 
     /** A pass's "max |diff| ..." or the start of a failure or refusal, for the whole-network table. */
