@@ -3,6 +3,7 @@ package dev.stride.onnx;
 import dev.stride.graph.Value;
 import dev.stride.graph.op.Affine;
 import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Clip;
 import dev.stride.graph.op.LogSoftmax;
 import dev.stride.graph.op.PRelu;
 import dev.stride.graph.op.Softmax;
@@ -14,7 +15,10 @@ import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.LongBinaryOperator;
 
-/** Activations, elementwise arithmetic with broadcasting, Sum/Mean, PRelu, Softmax and LogSoftmax. */
+/**
+ * Activations (incl. Selu, HardSigmoid, HardSwish, Clip), elementwise arithmetic with broadcasting (incl. Pow and the
+ * variadic Max and Min), Sum/Mean, PRelu, Softmax and LogSoftmax.
+ */
 final class ElementwiseOps {
     private ElementwiseOps() {}
 
@@ -28,6 +32,7 @@ final class ElementwiseOps {
         unary(t, "Sqrt", Unary.Fn.SQRT, Math::sqrt);
         unary(t, "Neg", Unary.Fn.NEG, x -> -x);
         unary(t, "Abs", Unary.Fn.ABS, Math::abs);
+        unary(t, "HardSwish", Unary.Fn.HARD_SWISH, x -> x * Math.max(0, Math.min(1, x / 6 + 0.5)));
         t.put("LeakyRelu", new OpSpec(c -> {
             double a = c.attrFloat("alpha", 0.01);
             unaryMap(c, Unary.Fn.LEAKY_RELU, a, x -> x >= 0 ? x : a * x);
@@ -36,6 +41,17 @@ final class ElementwiseOps {
             double a = c.attrFloat("alpha", 1.0);
             unaryMap(c, Unary.Fn.ELU, a, x -> x > 0 ? x : a * (Math.exp(x) - 1));
         }, OpSpec.StaticInputs.NONE));
+        t.put("Selu", new OpSpec(c -> {
+            // ONNX's defaults are the float32 roundings of the paper's constants, as the attributes are float32.
+            double a = c.attrFloat("alpha", (float) Unary.SELU_ALPHA), g = c.attrFloat("gamma", (float) Unary.SELU_GAMMA);
+            unaryMap(c, Unary.Fn.SELU, a, g, x -> x > 0 ? g * x : g * a * Math.expm1(x));
+        }, OpSpec.StaticInputs.NONE));
+        t.put("HardSigmoid", new OpSpec(c -> {
+            double a = c.attrFloat("alpha", 0.2), b = c.attrFloat("beta", 0.5);
+            unaryMap(c, Unary.Fn.HARD_SIGMOID, a, b, x -> Math.max(0, Math.min(1, a * x + b)));
+        }, OpSpec.StaticInputs.NONE));
+        // Clip-11 and later take min and max as optional inputs (before: attributes); they must be known at import time.
+        t.put("Clip", new OpSpec(ElementwiseOps::clip, OpSpec.StaticInputs.from(11, 1)));
 
         binary(t, "Add", Binary.Kind.ADD, Double::sum, Long::sum);
         binary(t, "Sub", Binary.Kind.SUB, (a, b) -> a - b, (a, b) -> a - b);
@@ -44,6 +60,9 @@ final class ElementwiseOps {
             if (b == 0) throw new ArithmeticException("integer division by zero in a folded Div");
             return a / b;   // truncates toward zero, as ONNX integer Div does
         });
+        t.put("Pow", new OpSpec(ElementwiseOps::pow, OpSpec.StaticInputs.NONE));
+        extremum(t, "Max", Binary.Kind.MAX, Math::max, Math::max);
+        extremum(t, "Min", Binary.Kind.MIN, Math::min, Math::min);
         t.put("Sum", new OpSpec(c -> sum(c, false), OpSpec.StaticInputs.NONE));
         t.put("Mean", new OpSpec(c -> sum(c, true), OpSpec.StaticInputs.NONE));
         t.put("PRelu", new OpSpec(ElementwiseOps::prelu, OpSpec.StaticInputs.NONE));
@@ -58,6 +77,10 @@ final class ElementwiseOps {
     }
 
     private static void unaryMap(NodeContext c, Unary.Fn fn, double alpha, DoubleUnaryOperator f) {
+        unaryMap(c, fn, alpha, 0, f);
+    }
+
+    private static void unaryMap(NodeContext c, Unary.Fn fn, double alpha, double beta, DoubleUnaryOperator f) {
         c.ignore("consumed_inputs");   // opset 1's memory-reuse hint, meaningless here
         if (c.isConst(0)) {
             ConstTensor x = c.constant(0);
@@ -66,7 +89,34 @@ final class ElementwiseOps {
                 return;
             }
         }
-        c.output(0, c.apply(null, new Unary(fn, alpha), c.value(0)));
+        requireFloat(c, 0);
+        c.output(0, c.apply(null, new Unary(fn, alpha, beta), c.value(0)));
+    }
+
+    // ---- Clip ----
+
+    /**
+     * Clip-1 and Clip-6 have float attributes whose defaults are float32's lowest and largest values; from Clip-11
+     * the bounds are optional scalar inputs (absent: no bound). min > max gives max everywhere, as ONNX says.
+     */
+    private static void clip(NodeContext c) {
+        double lo, hi;
+        if (c.opset < 11) {
+            lo = c.attrFloat("min", -Float.MAX_VALUE);
+            hi = c.attrFloat("max", Float.MAX_VALUE);
+        } else {
+            lo = c.has(1) ? c.scalar(1) : Double.NEGATIVE_INFINITY;
+            hi = c.has(2) ? c.scalar(2) : Double.POSITIVE_INFINITY;
+        }
+        if (Double.isNaN(lo) || Double.isNaN(hi)) throw c.unsupported("a NaN bound (min %s, max %s)", lo, hi);
+        double min = lo, max = hi;
+        c.ignore("consumed_inputs");
+        if (c.isConst(0) && c.constant(0).type.isFloat()) {
+            c.output(0, foldUnary(c, c.constant(0), x -> Math.min(Math.max(x, min), max)));
+            return;
+        }
+        requireFloat(c, 0);
+        c.output(0, c.apply(null, new Clip(min, max), c.value(0)));
     }
 
     /** f applied to every element in double, rounded to the constant's type. */
@@ -118,6 +168,92 @@ final class ElementwiseOps {
         Value a = c.value(0), b = c.value(1);
         if (legacyB != null) b = Lowering.reshape(c, "broadcast_b", b, Lowering.ints(c, legacyB));
         c.output(0, c.apply(null, new Binary(kind), a, b));
+    }
+
+    // ---- Pow ----
+
+    /**
+     * Pow: the result has the base's type, the exponent may be of another (an integer exponent is cast to the
+     * graph's float type). A scalar constant exponent of 2 is Unary SQUARE (x * x, exactly pow(x, 2)) and 1 the
+     * identity; other exponents are Binary POW. 0.5 stays POW: sqrt differs from pow at -0 and -infinity.
+     */
+    private static void pow(NodeContext c) {
+        long[] legacyB = legacyBroadcast(c);
+        if (c.allConst()) {
+            ConstTensor a = c.constant(0), b = c.constant(1);
+            if (legacyB != null) b = b.reshape(legacyB, b.name);
+            if (a.type.isFloat() && !b.type.isFloat()) b = b.cast(a.type, b.name);
+            c.output(0, Fold.binary(a, b, Math::pow, ElementwiseOps::integerPow, a.type, c.outName(0), c.budget()));
+            return;
+        }
+        requireFloat(c, 0);
+        if (c.isConst(1)) {
+            ConstTensor e = c.constant(1);
+            if (e.size() == 1 && c.rank(1) <= c.rank(0) && legacyB == null) {
+                double k = e.type.isInteger() ? e.integer(0) : e.real(0);
+                if (k == 1) {
+                    c.forward(0, 0);
+                    return;
+                }
+                if (k == 2) {
+                    c.output(0, c.apply(null, new Unary(Unary.Fn.SQUARE), c.value(0)));
+                    return;
+                }
+            }
+            if (!e.type.isFloat()) e = e.cast(c.imp.floatType, e.name);
+            Value b = c.imp.param(legacyB != null ? e.reshape(legacyB, e.name) : e, c.where());
+            c.output(0, c.apply(null, new Binary(Binary.Kind.POW), c.value(0), b));
+            return;
+        }
+        requireFloat(c, 1);
+        Value b = c.value(1);
+        if (legacyB != null) b = Lowering.reshape(c, "broadcast_b", b, Lowering.ints(c, legacyB));
+        c.output(0, c.apply(null, new Binary(Binary.Kind.POW), c.value(0), b));
+    }
+
+    /** Integer power with wrap-around (the result type narrows it); negative exponents truncate toward zero. */
+    static long integerPow(long base, long exp) {
+        if (exp < 0) return base == 1 ? 1 : base == -1 ? (exp % 2 == 0 ? 1 : -1) : 0;
+        long r = 1;
+        for (long b = base, e = exp; e > 0; e >>= 1, b *= b) if ((e & 1) != 0) r *= b;
+        return r;
+    }
+
+    // ---- Max, Min ----
+
+    /** Max and Min of one or more inputs with broadcasting (opset 8 on; before, equal shapes): a chain of Binary. */
+    private static void extremum(Map<String, OpSpec> t, String op, Binary.Kind kind, DoubleBinaryOperator real,
+                                 LongBinaryOperator integer) {
+        t.put(op, new OpSpec(c -> {
+            c.ignore("consumed_inputs");
+            int n = c.givenInputs();
+            if (n == 0) throw c.invalid("needs at least one input");
+            for (int i = 0; i < n; i++) if (!c.has(i)) throw c.invalid("input %d is empty", i);
+            if (c.opset < 8)
+                for (int i = 1; i < n; i++)
+                    if (!Arrays.equals(c.dims(i), c.dims(0)))
+                        throw c.invalid("inputs 0 %s and %d %s differ (no broadcasting before opset 8)",
+                                Arrays.toString(c.dims(0)), i, Arrays.toString(c.dims(i)));
+            if (c.allConst()) {
+                ConstTensor acc = c.constant(0);
+                for (int i = 1; i < n; i++) {
+                    if (c.constant(i).type != acc.type)
+                        throw c.invalid("input types differ: %s and %s", acc.describe(), c.constant(i).describe());
+                    acc = Fold.binary(acc, c.constant(i), real, integer, acc.type, c.outName(0), c.budget());
+                }
+                c.output(0, acc);
+                return;
+            }
+            for (int i = 0; i < n; i++) requireFloat(c, i);
+            if (n == 1) {
+                c.forward(0, 0);
+                return;
+            }
+            Value acc = c.value(0);
+            for (int i = 1; i < n; i++)
+                acc = c.apply(i == n - 1 ? null : kind.name().toLowerCase() + "_" + i, new Binary(kind), acc, c.value(i));
+            c.output(0, acc);
+        }, OpSpec.StaticInputs.NONE));
     }
 
     /** Operands must be float (runtime integer arithmetic is outside the engine). */

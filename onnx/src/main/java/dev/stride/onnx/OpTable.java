@@ -8,7 +8,7 @@ import java.util.TreeSet;
 
 /**
  * The operator table: ONNX op_type to {@link OpSpec}. Each family registers its rows; adding an operator is one
- * {@code put}. Rows of {@link PendingOps} exist only to say why an op is refused.
+ * {@code put}. Rows of {@link RefusedOps} exist only to say why an op is refused.
  */
 final class OpTable {
     private OpTable() {}
@@ -27,7 +27,7 @@ final class OpTable {
         ReduceOps.register(t);
         ResizeOps.register(t);
         Set<String> mapped = new TreeSet<>(t.keySet());
-        PendingOps.register(t);
+        RefusedOps.register(t);
         TABLE = Collections.unmodifiableMap(t);
         MAPPED = Collections.unmodifiableSet(mapped);
     }

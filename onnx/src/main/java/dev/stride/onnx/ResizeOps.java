@@ -1,17 +1,20 @@
 package dev.stride.onnx;
 
 import dev.stride.graph.Value;
+import dev.stride.graph.op.Resize2d;
 import dev.stride.graph.op.Upsample2d;
 
 import java.util.Arrays;
 import java.util.Map;
 
 /**
- * Upsample and Resize onto the IR's Upsample2d (PyTorch's interpolate: nearest as floor(dst * in / out),
- * bilinear with half-pixel or align-corners coordinates). ONNX has more sampling rules than that; rather than
- * enumerate which combinations coincide, the importer computes, for every output row and column, the source
- * index (nearest) or coordinate (linear) ONNX's rule gives and the one Upsample2d would use, and maps the node
- * only when they agree everywhere. Anything else is refused with the mode, coordinate rule and sizes.
+ * Upsample and Resize onto the IR's Resize2d, which has ONNX Resize's nearest and linear sampling with every
+ * coordinate_transformation_mode but tf_crop_and_resize and every nearest_mode. Where PyTorch's conventions
+ * ({@link Upsample2d}: nearest as floor(dst * in / out), bilinear with half-pixel or align-corners coordinates)
+ * coincide with ONNX's, the node becomes Upsample2d instead (the cpu backend has a fast kernel for it): the
+ * importer computes, for every output row and column, the source index (nearest) or coordinate (linear) of both
+ * rules and takes Upsample2d only when they agree everywhere. Only the last two axes may be resized; tensors of
+ * other ranks run through an NCHW view. Cubic, tf_crop_and_resize and antialiased downsampling are refused.
  */
 final class ResizeOps {
     private ResizeOps() {}
@@ -88,7 +91,7 @@ final class ResizeOps {
         boolean linear = switch (mode) {
             case "nearest" -> false;
             case "linear" -> true;
-            default -> throw c.unsupported("mode '%s': Upsample2d is nearest or bilinear", mode);
+            default -> throw c.unsupported("mode '%s': the IR resizes nearest or linear (no bicubic Resize2d)", mode);
         };
         if (coord.equals("tf_crop_and_resize"))
             throw c.unsupported("coordinate_transformation_mode 'tf_crop_and_resize' (a crop box, extrapolation)");
@@ -134,86 +137,99 @@ final class ResizeOps {
         map(c, c.value(0), in, out, scale, linear, coord, nearest);
     }
 
-    /** Maps onto Upsample2d when it samples exactly as ONNX does on both spatial axes; refuses otherwise. */
+    /**
+     * Maps onto Upsample2d when it samples exactly as ONNX does on both resized axes, else onto Resize2d. Only the
+     * last two axes may change; the others must keep their size and, unless of size 1, have scale 1 (a scale that
+     * rounds back to the same size still moves the sampling positions).
+     */
     private static void map(NodeContext c, Value x, long[] in, long[] out, double[] scale, boolean linear, String coord,
                             String nearest) {
+        int r = in.length;
         if (Arrays.equals(in, out) && Arrays.stream(scale).allMatch(s -> s == 1)) {
             c.forward(0, 0);
             return;
         }
-        if (in.length != 4)
-            throw c.unsupported("resizing a rank-%d tensor: Upsample2d resizes the spatial axes of NCHW", in.length);
-        if (in[0] != out[0] || in[1] != out[1])
-            throw c.unsupported("resizing the batch or channel axis (%s -> %s)", Arrays.toString(in), Arrays.toString(out));
+        for (int a = 0; a < r - 2; a++)
+            if (in[a] != out[a] || (scale[a] != 1 && in[a] != 1))
+                throw c.unsupported("resizing axis %d (%s -> %s, scales %s): Resize2d resizes the last two axes only",
+                        a, Arrays.toString(in), Arrays.toString(out), Arrays.toString(scale));
         if (ConstTensor.elementCount(out, c.outName(0)) > Importer.MAX_ELEMENTS)
             throw c.invalid("output %s has more elements than a tensor can hold", Arrays.toString(out));
-        int ih = (int) in[2], iw = (int) in[3], oh = (int) out[2], ow = (int) out[3];
+        // The resized axes as H and W of an NCHW view: [N, C, H, W] itself, other ranks [leading..., 1, H, W].
+        int ih = r >= 2 ? (int) in[r - 2] : 1, iw = (int) in[r - 1];
+        int oh = r >= 2 ? (int) out[r - 2] : 1, ow = (int) out[r - 1];
+        double sh = r >= 2 ? scale[r - 2] : 1, sw = scale[r - 1];
+        int[] view = r == 4 ? Lowering.ints(c, in)
+                : new int[] {Lowering.product(Lowering.ints(c, in), 0, Math.max(0, r - 2)), 1, ih, iw};
+        if (!linear && nearest.equals("simple") && (sh < 1 || sw < 1))
+            throw c.unsupported("nearest Upsample (or Resize-10) shrinking by scales %s: runtimes disagree on how it "
+                    + "rounds", Arrays.toString(scale));
+        Value x4 = Lowering.reshape(c, "input_4d", x, view);
+        boolean isView = r != 4;
+        String step = isView ? "resize" : null;
+        Value y = null;
         if (!linear) {
-            if (nearestAgrees(c, ih, oh, scale[2], coord, nearest) && nearestAgrees(c, iw, ow, scale[3], coord, nearest)) {
-                c.output(0, c.apply(null, new Upsample2d(Upsample2d.Mode.NEAREST, oh, ow, false), x));
-                return;
-            }
+            if (nearestAgrees(c, ih, oh, sh, coord, nearest) && nearestAgrees(c, iw, ow, sw, coord, nearest))
+                y = c.apply(step, new Upsample2d(Upsample2d.Mode.NEAREST, oh, ow, false), x4);
         } else {
-            for (boolean alignCorners : new boolean[] {false, true}) {
-                if (linearAgrees(ih, oh, scale[2], coord, alignCorners) && linearAgrees(iw, ow, scale[3], coord, alignCorners)) {
-                    c.output(0, c.apply(null, new Upsample2d(Upsample2d.Mode.BILINEAR, oh, ow, alignCorners), x));
-                    return;
-                }
-            }
+            for (boolean alignCorners : new boolean[] {false, true})
+                if (y == null && linearAgrees(c, ih, oh, sh, coord, alignCorners)
+                        && linearAgrees(c, iw, ow, sw, coord, alignCorners))
+                    y = c.apply(step, new Upsample2d(Upsample2d.Mode.BILINEAR, oh, ow, alignCorners), x4);
         }
-        throw c.unsupported("mode %s with coordinate_transformation_mode '%s'%s, %dx%d -> %dx%d (scales %s, %s): "
-                + "Upsample2d samples differently (nearest: floor(dst * in / out); linear: half-pixel or align-corners)",
-                linear ? "linear" : "nearest", coord, linear ? "" : " and nearest_mode '" + nearest + "'", ih, iw, oh, ow,
-                scale[2], scale[3]);
+        if (y == null) {
+            // Upsample and Resize-10 (nearest mode "simple"): asymmetric coordinates, nearest rounds down.
+            Resize2d.Coord cm = coordinate(c, coord);
+            Resize2d.Nearest nm = nearest.equals("simple") ? Resize2d.Nearest.FLOOR : nearestMode(c, nearest);
+            Resize2d.Mode mode = linear ? Resize2d.Mode.LINEAR : Resize2d.Mode.NEAREST;
+            y = c.apply(step, new Resize2d(mode, cm, nm, oh, ow, sh, sw), x4);
+        }
+        c.output(0, isView ? Lowering.reshapeOut(c, y, Lowering.ints(c, out)) : y);
     }
 
-    /** ONNX's source coordinate of output index {@code dst} (before clamping), as its reference computes it. */
-    static double onnxCoordinate(String coord, int dst, int in, int outInt, double scale) {
-        double outW = scale * in;
+    private static Resize2d.Coord coordinate(NodeContext c, String coord) {
         return switch (coord) {
-            case "align_corners" -> outW == 1 ? 0 : dst * (in - 1) / (outW - 1);
-            case "asymmetric" -> dst / scale;
-            case "pytorch_half_pixel" -> outW == 1 ? -0.5 : (dst + 0.5) / scale - 0.5;
-            case "half_pixel" -> (dst + 0.5) / scale - 0.5;
-            case "half_pixel_symmetric" -> {
-                double adjustment = outInt / outW, center = in / 2.0, offset = center * (1 - adjustment);
-                yield offset + (dst + 0.5) / scale - 0.5;
-            }
-            case "tf_half_pixel_for_nn" -> (dst + 0.5) / scale;
-            default -> Double.NaN;
+            case "half_pixel" -> Resize2d.Coord.HALF_PIXEL;
+            case "half_pixel_symmetric" -> Resize2d.Coord.HALF_PIXEL_SYMMETRIC;
+            case "pytorch_half_pixel" -> Resize2d.Coord.PYTORCH_HALF_PIXEL;
+            case "align_corners" -> Resize2d.Coord.ALIGN_CORNERS;
+            case "asymmetric" -> Resize2d.Coord.ASYMMETRIC;
+            case "tf_half_pixel_for_nn" -> Resize2d.Coord.TF_HALF_PIXEL_FOR_NEAREST;
+            default -> throw c.invalid("coordinate_transformation_mode '%s'", coord);
         };
     }
 
+    private static Resize2d.Nearest nearestMode(NodeContext c, String mode) {
+        return switch (mode) {
+            case "round_prefer_floor" -> Resize2d.Nearest.ROUND_PREFER_FLOOR;
+            case "round_prefer_ceil" -> Resize2d.Nearest.ROUND_PREFER_CEIL;
+            case "floor" -> Resize2d.Nearest.FLOOR;
+            case "ceil" -> Resize2d.Nearest.CEIL;
+            default -> throw c.invalid("nearest_mode '%s'", mode);
+        };
+    }
+
+    /** Whether Upsample2d's nearest source row equals ONNX's (Resize2d's) for every output index along an axis. */
     private static boolean nearestAgrees(NodeContext c, int in, int out, double scale, String coord, String mode) {
+        Resize2d.Coord cm = coordinate(c, coord);
+        Resize2d.Nearest nm = mode.equals("simple") ? Resize2d.Nearest.FLOOR : nearestMode(c, mode);
         for (int dst = 0; dst < out; dst++) {
-            int want;
-            if (mode.equals("simple")) {   // Upsample / Resize-10: asymmetric, rounding down when enlarging
-                if (scale < 1) return false;   // runtimes disagree on how a shrinking Upsample rounds
-                want = (int) Math.min(Math.floor(dst / scale), in - 1);
-            } else {
-                double xo = onnxCoordinate(coord, dst, in, out, scale);
-                if (Double.isNaN(xo)) throw c.unsupported("coordinate_transformation_mode '%s'", coord);
-                double fl = Math.floor(xo), ratio = xo - fl;
-                boolean up = switch (mode) {
-                    case "round_prefer_floor" -> ratio > 0.5;
-                    case "round_prefer_ceil" -> ratio >= 0.5;
-                    case "floor" -> false;
-                    case "ceil" -> ratio > 0;
-                    default -> throw c.invalid("nearest_mode '%s'", mode);
-                };
-                want = (int) Math.clamp(fl + (ratio > 0 && up ? 1 : 0), 0, in - 1);
-            }
+            int want = Resize2d.nearestIndex(nm, Resize2d.sourceCoordinate(cm, dst, in, out, scale), in);
             if (want != Upsample2d.nearestSource(dst, in, out)) return false;
         }
         return true;
     }
 
-    private static boolean linearAgrees(int in, int out, double scale, String coord, boolean alignCorners) {
-        if (coord.equals("simple")) coord = "asymmetric";
+    /**
+     * Whether Upsample2d's bilinear source coordinate equals ONNX's for every output index along an axis, after
+     * clamping to the input (outside it both repeat the edge cell).
+     */
+    private static boolean linearAgrees(NodeContext c, int in, int out, double scale, String coord, boolean alignCorners) {
+        Resize2d.Coord cm = coordinate(c, coord);
         for (int dst = 0; dst < out; dst++) {
-            double want = Math.clamp(onnxCoordinate(coord, dst, in, out, scale), 0, in - 1);
+            double want = Math.clamp(Resize2d.sourceCoordinate(cm, dst, in, out, scale), 0, in - 1);
             double got = Math.clamp(Upsample2d.linearSource(dst, in, out, alignCorners), 0, in - 1);
-            if (Double.isNaN(want) || Math.abs(want - got) > 1e-6 * Math.max(1, in)) return false;
+            if (Math.abs(want - got) > 1e-6 * Math.max(1, in)) return false;
         }
         return true;
     }

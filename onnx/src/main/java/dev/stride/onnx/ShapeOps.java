@@ -3,8 +3,10 @@ package dev.stride.onnx;
 import dev.stride.graph.Value;
 import dev.stride.graph.op.BroadcastTo;
 import dev.stride.graph.op.Concat;
+import dev.stride.graph.op.Gather;
 import dev.stride.graph.op.Pad;
 import dev.stride.graph.op.Slice;
+import dev.stride.graph.op.Transpose;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +19,8 @@ import java.util.function.LongBinaryOperator;
  * Constants, shape arithmetic and layout: Constant, ConstantOfShape, Shape, Size, Cast, CastLike, Identity,
  * Reshape, Flatten, Squeeze, Unsqueeze, Concat, Split, Slice, Gather, Transpose, Expand, Range, Pad, Dropout and
  * the comparisons a shape subgraph uses. On constants they fold here; on activations they become Reshape, Concat,
- * Slice, Pad or BroadcastTo, or are refused where the IR has no op yet (Gather, a real Transpose).
+ * Slice, Pad, Gather (constant indices), Transpose or BroadcastTo; comparisons, Not, Where and Range exist only in
+ * shape arithmetic (a bool activation is outside the engine).
  */
 final class ShapeOps {
     private ShapeOps() {}
@@ -39,7 +42,7 @@ final class ShapeOps {
         t.put("Concat", new OpSpec(ShapeOps::concat, none));
         t.put("Split", new OpSpec(ShapeOps::split, OpSpec.StaticInputs.from(13, 1)));
         t.put("Slice", new OpSpec(ShapeOps::slice, OpSpec.StaticInputs.from(10, 1)));
-        t.put("Gather", new OpSpec(ShapeOps::gather, none));
+        t.put("Gather", new OpSpec(ShapeOps::gather, (v, i) -> i == 1));   // indices: a static graph's constant
         t.put("Transpose", new OpSpec(ShapeOps::transpose, none));
         t.put("Expand", new OpSpec(ShapeOps::expand, (v, i) -> i == 1));
         t.put("Range", new OpSpec(ShapeOps::range, none));
@@ -59,8 +62,6 @@ final class ShapeOps {
             if (x.type != y.type) throw c.invalid("x %s and y %s differ in type", x.describe(), y.describe());
             c.output(0, Fold.where(c.constant(0), x, y, c.outName(0), c.budget()));
         }, none));
-        extremum(t, "Max", Math::max, Math::max);
-        extremum(t, "Min", Math::min, Math::min);
     }
 
     /** Requires every input to be a constant: the op exists only in shape arithmetic here, not on activations. */
@@ -76,15 +77,6 @@ final class ShapeOps {
             ConstTensor a = foldOnly(c, "a comparison", 0), b = c.constant(1);
             if (a.type != b.type) throw c.invalid("operand types differ: %s and %s", a.describe(), b.describe());
             c.output(0, Fold.binary(a, b, real, integer, ElemType.BOOL, c.outName(0), c.budget()));
-        }, OpSpec.StaticInputs.NONE));
-    }
-
-    private static void extremum(Map<String, OpSpec> t, String op, DoubleBinaryOperator real, LongBinaryOperator integer) {
-        t.put(op, new OpSpec(c -> {
-            ConstTensor acc = foldOnly(c, "an elementwise " + op.toLowerCase(), 0);
-            for (int i = 1; i < c.givenInputs(); i++)
-                acc = Fold.binary(acc, c.constant(i), real, integer, acc.type, c.outName(0), c.budget());
-            c.output(0, acc);
         }, OpSpec.StaticInputs.NONE));
     }
 
@@ -406,12 +398,10 @@ final class ShapeOps {
 
     // ---- gather, transpose, expand, range ----
 
+    /** On a constant: folded. On an activation: the IR's Gather with the (constant) indices. */
     private static void gather(NodeContext c) {
         long[] d = c.dims(0);
         int axis = c.axis(c.attrInt("axis", 0), d.length, "axis");
-        if (!c.isConst(0))
-            throw c.unsupported("Gather on activations: the IR has no Gather op yet (data '%s' is computed at run time)",
-                    c.inputName(0));
         ConstTensor idx = c.constant(1);
         if (!idx.type.isInteger()) throw c.invalid("indices must be integers, got %s", idx.describe());
         c.budget().charge(idx.size(), c.where());
@@ -420,6 +410,11 @@ final class ShapeOps {
             if (v[i] < -d[axis] || v[i] >= d[axis])
                 throw c.invalid("index %d is out of range for axis %d of size %d", v[i], axis, d[axis]);
             if (v[i] < 0) v[i] += d[axis];
+        }
+        if (!c.isConst(0)) {
+            ElementwiseOps.requireFloat(c, 0);
+            c.output(0, c.apply(null, new Gather(axis, v, Lowering.ints(c, idx.dims)), c.value(0)));
+            return;
         }
         ConstTensor norm = ConstTensor.ofLongs(ElemType.INT64, idx.dims, v, idx.name);
         c.output(0, Fold.gather(c.constant(0), axis, norm, c.outName(0), c.budget()));
@@ -446,16 +441,17 @@ final class ShapeOps {
             c.output(0, Fold.transpose(c.constant(0), perm, c.outName(0), c.budget()));
             return;
         }
-        // Moving only size-1 axes keeps the row-major order of the elements: that is a reshape.
+        // Moving only size-1 axes keeps the row-major order of the elements: that is a reshape (no data movement).
+        ElementwiseOps.requireFloat(c, 0);
         int last = -1;
+        boolean moves = false;
         for (int i = 0; i < r; i++) {
             if (d[perm[i]] == 1) continue;
-            if (perm[i] < last)
-                throw c.unsupported("Transpose of activations with perm %s on %s: the IR has no Transpose op yet",
-                        Arrays.toString(perm), Arrays.toString(d));
+            moves |= perm[i] < last;
             last = perm[i];
         }
-        reshapeTo(c, out);
+        if (!moves) reshapeTo(c, out);
+        else c.output(0, c.apply(null, new Transpose(perm), c.value(0)));
     }
 
     private static void expand(NodeContext c) {
@@ -498,13 +494,22 @@ final class ShapeOps {
     // ---- pad ----
 
     /**
-     * Constant padding. Pads are [x1_begin, x2_begin, ..., x1_end, x2_end, ...] for every axis (or, from opset 18,
-     * for the listed axes); negative pads crop, which is a Slice.
+     * Padding in ONNX's modes (constant, reflect, edge, and from opset 19 wrap), numpy.pad's semantics, which the
+     * IR's Pad has. Pads are [x1_begin, x2_begin, ..., x1_end, x2_end, ...] for every axis (or, from opset 18, for
+     * the listed axes); negative pads crop, which is a Slice before the padding.
      */
     private static void pad(NodeContext c) {
-        String mode = c.attrString("mode", "constant");
-        if (!mode.equals("constant"))
-            throw c.unsupported("mode '%s': the IR pads with a constant only (reflect, edge and wrap are not there yet)", mode);
+        String modeName = c.attrString("mode", "constant");
+        Pad.Mode mode = switch (modeName) {
+            case "constant" -> Pad.Mode.CONSTANT;
+            case "reflect" -> Pad.Mode.REFLECT;
+            case "edge" -> Pad.Mode.EDGE;
+            case "wrap" -> {
+                if (c.opset < 19) throw c.invalid("mode 'wrap' needs opset 19");
+                yield Pad.Mode.WRAP;
+            }
+            default -> throw c.invalid("mode '%s' is not constant, reflect, edge or wrap", modeName);
+        };
         long[] in = c.dims(0);
         int r = in.length;
         long[] pads;
@@ -547,7 +552,9 @@ final class ShapeOps {
             c.output(0, x);
             return;
         }
-        c.output(0, c.apply(null, new Pad(Lowering.ints(c, before), Lowering.ints(c, after), value), x));
+        // Pads longer than the axis repeat the pattern, as numpy.pad (ONNX's reference) and Pad.sourceIndex do.
+        c.output(0, c.apply(null, new Pad(Lowering.ints(c, before), Lowering.ints(c, after),
+                mode == Pad.Mode.CONSTANT ? value : 0, mode), x));
     }
 
     // ---- dropout ----

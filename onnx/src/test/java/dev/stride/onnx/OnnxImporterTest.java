@@ -10,6 +10,7 @@ import dev.stride.graph.Shape;
 import dev.stride.graph.Value;
 import dev.stride.graph.op.Dense;
 import dev.stride.graph.op.Reshape;
+import dev.stride.graph.op.Resize2d;
 import dev.stride.graph.op.Upsample2d;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -387,7 +388,7 @@ class OnnxImporterTest {
     }
 
     @Test
-    void upsampleNearestMapsOntoUpsample2dAndInexactResizeIsRefused() {
+    void upsampleNearestMapsOntoUpsample2dAndOtherSamplingOntoResize2d() {
         Tensor x = rand(1, 1, 2, 3);
         byte[] up = Models.opset(9).input("x", 1, 1, 2, 3)
                 .initializer(floats("scales", l(4), 1, 1, 2, 3))
@@ -398,14 +399,26 @@ class OnnxImporterTest {
         assertEquals(Shape.of(1, 1, 4, 9), y.shape());
         for (int i = 0; i < 4; i++) for (int j = 0; j < 9; j++) assertEquals(x.get(0, 0, i / 2, j / 3), y.get(0, 0, i, j));
         // Linear downsampling 4 -> 3 with half_pixel: source (dst + 0.5) * 4/3 - 0.5 matches Upsample2d's bilinear,
-        // but asymmetric coordinates (dst * 4/3) do not.
-        byte[] ok = resize("half_pixel"), bad = resize("asymmetric");
+        // but asymmetric coordinates (dst * 4/3) do not: those become Resize2d.
+        byte[] ok = resize("half_pixel"), other = resize("asymmetric");
         assertEquals(Upsample2d.Mode.BILINEAR, ((Upsample2d) OnnxImporter.importModel(ok, OnnxImporter.Options.defaults())
                 .graph().nodes().getFirst().op()).mode());
-        OnnxImportException e = importFails(bad);
-        assertTrue(e.unsupported());
-        assertTrue(e.getMessage().contains("(Resize, opset 13)") && e.getMessage().contains("asymmetric")
-                && e.getMessage().contains("4x4 -> 3x3"), e.getMessage());
+        Resize2d op = (Resize2d) OnnxImporter.importModel(other, OnnxImporter.Options.defaults()).graph().nodes()
+                .getFirst().op();
+        assertEquals(new Resize2d(Resize2d.Mode.LINEAR, Resize2d.Coord.ASYMMETRIC, Resize2d.Nearest.ROUND_PREFER_FLOOR,
+                3, 3, 0.75, 0.75), op);
+        Tensor x4 = rand(1, 1, 4, 4);
+        Tensor y4 = run(other, Map.of("x", x4));
+        double[] want = new double[9];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) {
+                double r = i * 4 / 3.0, q = j * 4 / 3.0;   // asymmetric: dst / scale, scale 3/4
+                int r0 = (int) r, q0 = (int) q, r1 = Math.min(r0 + 1, 3), q1 = Math.min(q0 + 1, 3);
+                double fr = r - r0, fq = q - q0;
+                want[i * 3 + j] = (1 - fr) * ((1 - fq) * x4.get(0, 0, r0, q0) + fq * x4.get(0, 0, r0, q1))
+                        + fr * ((1 - fq) * x4.get(0, 0, r1, q0) + fq * x4.get(0, 0, r1, q1));
+            }
+        assertClose(want, y4, 1e-5);
     }
 
     private static byte[] resize(String coord) {
@@ -457,11 +470,11 @@ class OnnxImporterTest {
 
     @Test
     void unsupportedFeaturesAreNamed() {
-        byte[] reflect = Models.opset(11).input("x", 1, 1, 3, 3).initializer(vector("p", 0, 0, 1, 1, 0, 0, 1, 1))
-                .node("Pad", new String[] {"x", "p"}, new String[] {"y"}, "mode", "reflect").output("y").bytes();
-        OnnxImportException e = importFails(reflect);
+        byte[] cubic = Models.opset(13).input("x", 1, 1, 3, 3).initializer(floats("s", l(4), 1, 1, 2, 2))
+                .node("Resize", new String[] {"x", "", "s"}, new String[] {"y"}, "mode", "cubic").output("y").bytes();
+        OnnxImportException e = importFails(cubic);
         assertTrue(e.unsupported());
-        assertTrue(e.getMessage().startsWith("node 'pad_0' (Pad, opset 11): unsupported: mode 'reflect'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("node 'resize_0' (Resize, opset 13): unsupported: mode 'cubic'"), e.getMessage());
 
         byte[] attr = Models.opset(13).input("x", 2).node("Relu", new String[] {"x"}, new String[] {"y"}, "gamma", 2L)
                 .output("y").bytes();
@@ -473,10 +486,10 @@ class OnnxImporterTest {
         e = importFails(unknown);
         assertTrue(e.unsupported() && e.getMessage().contains("no mapping for operator Frobnicate"), e.getMessage());
 
-        byte[] lrn = Models.opset(13).input("x", 1, 4, 2, 2)
-                .node("LRN", new String[] {"x"}, new String[] {"y"}, "size", 3L).output("y").bytes();
-        e = importFails(lrn);
-        assertTrue(e.unsupported() && e.getMessage().contains("(LRN, opset 13)"), e.getMessage());
+        byte[] hardmax = Models.opset(13).input("x", 1, 4).node("Hardmax", "y", "x").output("y").bytes();
+        e = importFails(hardmax);
+        assertTrue(e.unsupported() && e.getMessage().contains("(Hardmax, opset 13)")
+                && e.getMessage().contains("the IR has no hardmax"), e.getMessage());
 
         byte[] ints = Models.opset(13).typedInput("x", Models.INT32, 2).node("Relu", "y", "x").output("y").bytes();
         e = importFails(ints);

@@ -239,10 +239,10 @@ class CliTest {
     @Test
     void importRefusesAnUnsupportedModelWithTheImportersReason(@TempDir Path dir) throws Exception {
         Path model = dir.resolve("m.onnx");
-        Files.write(model, gemmReluModel("HardSwish"));
+        Files.write(model, gemmReluModel("Hardmax"));
         Run r = stride("import", model.toString(), "-o", dir.resolve("m.stride").toString(), "--batch", "1");
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("node 'act' (HardSwish, opset 13): unsupported"), r.err());
+        assertTrue(r.err().contains("node 'act' (Hardmax, opset 13): unsupported"), r.err());
         assertTrue(!Files.exists(dir.resolve("m.stride")));
         Run noBatch = stride("import", model.toString(), "-o", dir.resolve("m.stride").toString());
         assertEquals(1, noBatch.code());

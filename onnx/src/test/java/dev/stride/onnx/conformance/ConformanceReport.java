@@ -50,10 +50,13 @@ final class ConformanceReport {
                 + "data set as constants.\n\n");
         md.append("The default test run (`./mvnw test`) runs `onnx-node` and `onnx-pytorch` (`ConformanceTest`); "
                 + "`onnx-light` and `pretrained` are whole networks at full resolution and run under the `slow` tag "
-                + "(`ConformanceSlowTest`, `./mvnw test -pl onnx -am -Dgroups=slow -DexcludedGroups=gpu`).\n\n");
+                + "(`ConformanceSlowTest`, `./mvnw test -pl onnx -am -Dstride.test.groups=slow "
+                + "-Dstride.test.excludedGroups=gpu`; the report runs all four). A backend without its own kernel for an "
+                + "op runs the reference kernel for it (the cpu backend's fallback), so its numbers there are the "
+                + "reference's.\n\n");
         md.append("Backends: ").append(backends.stream().map(Backend::name).collect(Collectors.joining(", ")));
         List<String> unusable = Backend.all().stream().filter(b -> b.unavailableReason() != null)
-                .map(b -> b.name() + " (not usable here: " + b.unavailableReason() + ")").toList();
+                .map(b -> b.name() + " (not usable here: " + firstClause(b.unavailableReason()) + ")").toList();
         if (!unusable.isEmpty()) md.append("; registered but skipped: ").append(String.join(", ", unusable));
         md.append(". Operators with a mapping: ").append(OnnxImporter.mappedOperators().size()).append(".\n\n");
 
@@ -70,10 +73,11 @@ final class ConformanceReport {
 
         List<Outcome> networks = outcomes.stream().filter(o -> o.test().operator().equals("network")).toList();
         if (!networks.isEmpty()) {
-            md.append("\n## Whole networks\n\n| test | backend | result | time (s) |\n| --- | --- | --- | ---: |\n");
+            md.append("\n## Whole networks\n\n| test | backend | result | detail | time (s) |\n"
+                    + "| --- | --- | --- | --- | ---: |\n");
             for (Outcome o : networks)
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f |%n", o.test().id(), o.backend(),
-                        o.status().name().toLowerCase(Locale.ROOT), o.seconds()));
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.1f |%n", o.test().id(), o.backend(),
+                        o.status().name().toLowerCase(Locale.ROOT), cell(shortDetail(o)), o.seconds()));
         }
 
         md.append("\n## Tolerances\n\n|suite | rtol | atol | reason |\n| --- | ---: | ---: | --- |\n");
@@ -113,13 +117,44 @@ final class ConformanceReport {
                     .append(cell(o.detail())).append(" |\n");
         }
 
+        Map<String, String> unsupported = outcomes.stream().filter(o -> o.status() == Status.UNSUPPORTED)
+                .collect(Collectors.toMap(o -> o.test().id(), Outcome::detail, (a, b) -> a, java.util.LinkedHashMap::new));
+        md.append("\n## Unsupported, by reason\n\nThe reasons below with node names, shapes and values left out; "
+                + "tests counted once whatever the number of backends.\n\n| reason | tests |\n| --- | ---: |\n");
+        Map<String, Long> kinds = unsupported.values().stream()
+                .collect(Collectors.groupingBy(ConformanceReport::reasonKind, TreeMap::new, Collectors.counting()));
+        kinds.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> md.append("| ").append(cell(e.getKey())).append(" | ").append(e.getValue()).append(" |\n"));
         md.append("\n## Unsupported tests\n\nWith the importer's reason (the same on every backend; listed once).\n\n"
                 + "| test | reason |\n| --- | --- |\n");
-        outcomes.stream().filter(o -> o.status() == Status.UNSUPPORTED)
-                .collect(Collectors.toMap(o -> o.test().id(), Outcome::detail, (a, b) -> a, java.util.LinkedHashMap::new))
-                .forEach((id, reason) -> md.append("| ").append(id).append(" | ").append(cell(reason)).append(" |\n"));
+        unsupported.forEach((id, reason) -> md.append("| ").append(id).append(" | ").append(cell(reason)).append(" |\n"));
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.writeString(file, md.toString());
+    }
+
+    /** The start of a backend's (possibly long, multi-line) reason for being unusable. */
+    private static String firstClause(String reason) {
+        String first = reason.lines().findFirst().orElse("").strip();
+        int colon = first.indexOf(": ", first.indexOf(": ") + 2);   // "CUDA is not usable: no NVIDIA driver: ..."
+        if (colon > 0) first = first.substring(0, colon);
+        return first.length() <= 120 ? first : first.substring(0, 117) + "...";
+    }
+
+    /** A pass's "max |diff| ..." or the start of a failure or refusal, for the whole-network table. */
+    private static String shortDetail(Outcome o) {
+        String d = o.detail();
+        return d.length() <= 160 ? d : d.substring(0, 157) + "...";
+    }
+
+    /**
+     * What an importer refusal is about, without where: the text after "unsupported: " with quoted names, bracketed
+     * lists and parenthesised details replaced by an ellipsis, so that refusals of one kind fall together.
+     */
+    static String reasonKind(String detail) {
+        int at = detail.indexOf("unsupported: ");
+        String r = at < 0 ? detail : detail.substring(at + "unsupported: ".length());
+        return r.replaceAll("'[^']*'", "'…'").replaceAll("\\[[^\\]]*\\]", "[…]").replaceAll("\\([^)]*\\)", "(…)")
+                .replaceAll("(int|uint)(8|16|32|64)", "int").replaceAll("-?\\d+\\.\\d+(E-?\\d+)?", "x");
     }
 
     private static long count(List<Outcome> s, Status st) { return s.stream().filter(o -> o.status() == st).count(); }
