@@ -51,7 +51,7 @@ public final class ConvTiming {
                 new Layer("vgg16 conv5 3x3 512 14x14 b1", 1, 512, 512, 14, 3, 1, 1),
                 new Layer("1x1 256->64 56x56 b1", 1, 256, 64, 56, 1, 1, 0),
         };
-        System.out.println(CpuBackend.info() + ", threads " + threads + (train ? ", forward + gradients" : ", forward"));
+        System.out.println(CpuBackend.info() + ", threads " + threads + ", mode " + mode);
         for (Layer l : layers) {
             if (!l.name().contains(only)) continue;
             GraphBuilder b = new GraphBuilder(DType.F32, train, 1);
