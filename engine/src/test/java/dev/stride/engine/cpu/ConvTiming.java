@@ -19,10 +19,17 @@ import java.util.Random;
 
 /**
  * A quick timing loop for tuning the GEMM convolution kernels (not a benchmark: the JMH ones live in bench/).
- * Prints GFLOP/s of Conv2d forward (plus bias and ReLU fused) through a cpu session, best and median of
- * {@code reps} timed runs after warm-up; with "train", forward + data + filter gradients of one convolution.
+ * For each layer it builds a graph, opens a cpu session, runs it for 2 s of warm-up, then times {@code reps}
+ * runs of {@code Session.run} (which includes copying the outputs out) and prints GFLOP/s of the best and the
+ * median run, counting 2 * N*O*C*kH*kW*Ho*Wo per convolution. Weights are parameters, packed once.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp ... dev.stride.engine.cpu.ConvTiming [threads] [reps] [train]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp engine/target/classes:engine/target/test-classes:graph/target/classes \
+ *     dev.stride.engine.cpu.ConvTiming [threads] [reps] [mode] [layer name filter]</pre>
+ *
+ * Modes: {@code fwd} (conv + bias + ReLU, fused), {@code plain} (conv alone), {@code bwdata} / {@code bwfilter}
+ * (the gradient op alone, its inputs fed), {@code train} / {@code trainx} / {@code trainw} (forward and
+ * gradients through Autodiff, whose loss ops may still run on reference kernels). With
+ * {@code -Dstride.timing.all=true} every run's time is printed.
  */
 public final class ConvTiming {
     record Layer(String name, int n, int c, int o, int hw, int k, int stride, int pad) {}
@@ -44,7 +51,7 @@ public final class ConvTiming {
                 new Layer("vgg16 conv5 3x3 512 14x14 b1", 1, 512, 512, 14, 3, 1, 1),
                 new Layer("1x1 256->64 56x56 b1", 1, 256, 64, 56, 1, 1, 0),
         };
-        System.out.println(CpuBackend.info() + ", threads " + threads + (train ? ", forward + gradients" : ", forward"));
+        System.out.println(CpuBackend.info() + ", threads " + threads + ", mode " + mode);
         for (Layer l : layers) {
             if (!l.name().contains(only)) continue;
             GraphBuilder b = new GraphBuilder(DType.F32, train, 1);
