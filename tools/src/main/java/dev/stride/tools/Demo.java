@@ -3,7 +3,6 @@ package dev.stride.tools;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
-import dev.stride.graph.Compiler;
 import dev.stride.graph.DType;
 import dev.stride.graph.Plan;
 import dev.stride.graph.PlanFile;
@@ -39,7 +38,7 @@ public final class Demo {
               --train-limit N     use only the first N training images (default all)
               --batch N           batch size (default 64)
               --lr X              learning rate (default 0.01), SGD with momentum 0.9
-              --backend NAME      backend to run on (default reference)
+              --backend NAME      backend to run on: cpu (default, Vector API kernels) or reference
               --out FILE          where to save the trained inference plan (default lenet5.stride)
               --seed N            seed for initialisation and shuffling (default 1)
             """;
@@ -76,7 +75,7 @@ public final class Demo {
         }
 
         int b = o.batch, evalBatch = 500;
-        var target = Compiler.Target.reference();
+        var target = dev.stride.engine.Backend.named(o.backend).target();   // compiled for where it runs
         Plan trainPlan = Classifier.trainingPlan(LeNet5::logits, Shape.of(b, 1, 28, 28), DType.F32, 0.9, 0, target);
         Plan evalPlan = Classifier.inferencePlan(LeNet5::logits, Shape.of(evalBatch, 1, 28, 28), DType.F32, target);
         out.printf("LeNet-5 training plan: %d nodes, %.1f MFLOP per step, arena %s (naive sum %s)%n",
@@ -179,7 +178,7 @@ public final class Demo {
             int epochs = 1, limit = 0, batch = 64;
             double lr = 0.01;
             long seed = 1;
-            String backend = "reference";
+            String backend = "cpu";
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 switch (a) {
