@@ -3,6 +3,7 @@ package dev.stride.engine.cpu;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.reference.Indexing;
 import dev.stride.graph.Shape;
+import dev.stride.engine.reference.UnaryFormulas;
 import dev.stride.graph.op.Affine;
 import dev.stride.graph.op.BiasBroadcast;
 import dev.stride.graph.op.Binary;
@@ -654,7 +655,7 @@ final class ElementwiseKernels {
 
         @Override final void span(long from, long to) {
             for (long i = simd ? through(vectorCall, from, to) : from; i < to; i++)
-                set(y, i, (float) unary(fn, alpha, beta, get(x, i)));
+                set(y, i, (float) UnaryFormulas.unary(fn, alpha, beta, get(x, i)));
         }
     }
 
@@ -820,7 +821,7 @@ final class ElementwiseKernels {
 
         @Override final void span(long from, long to) {
             for (long i = simd ? through(vectorCall, from, to) : from; i < to; i++)
-                set(dx, i, (float) unaryGrad(fn, alpha, beta, get(x, i), get(y, i), get(dy, i)));
+                set(dx, i, (float) UnaryFormulas.unaryGrad(fn, alpha, beta, get(x, i), get(y, i), get(dy, i)));
         }
     }
 
@@ -956,59 +957,6 @@ final class ElementwiseKernels {
     /** Math.signum per lane: 1 above 0, -1 below, x itself for +-0 and NaN. */
     static FloatVector signum(FloatVector v) {
         return v.blend(1f, v.compare(VectorOperators.GT, 0f)).blend(-1f, v.compare(VectorOperators.LT, 0f));
-    }
-
-    /** The reference kernel's forward formulas, in double. */
-    static double unary(Unary.Fn fn, double a, double b, double x) {
-        return switch (fn) {
-            case RELU -> Math.max(x, 0);
-            case LEAKY_RELU -> x > 0 ? x : a * x;
-            case ELU -> x > 0 ? x : a * Math.expm1(x);
-            case SIGMOID -> sigmoid(x);
-            case TANH -> Math.tanh(x);
-            case SOFTPLUS -> Math.log1p(Math.exp(-Math.abs(x))) + Math.max(x, 0);
-            case EXP -> Math.exp(x);
-            case LOG -> Math.log(x);
-            case SQRT -> Math.sqrt(x);
-            case SQUARE -> x * x;
-            case ABS -> Math.abs(x);
-            case NEG -> -x;
-            case SIGN -> Math.signum(x);
-            case SELU -> x > 0 ? b * x : b * a * Math.expm1(x);
-            case HARD_SIGMOID -> Math.max(0, Math.min(1, a * x + b));
-            case HARD_SWISH -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
-        };
-    }
-
-    /** The reference kernel's dy * f'(x), from x or y = f(x), in double. */
-    static double unaryGrad(Unary.Fn fn, double a, double b, double x, double y, double dy) {
-        return switch (fn) {
-            case RELU -> x > 0 ? dy : 0;
-            case LEAKY_RELU -> x > 0 ? dy : a * dy;
-            case ELU -> x > 0 ? dy : dy * (y + a);
-            case SIGMOID -> dy * y * (1 - y);
-            case TANH -> dy * (1 - y * y);
-            case SOFTPLUS -> dy * sigmoid(x);
-            case EXP -> dy * y;
-            case LOG -> dy / x;
-            case SQRT -> dy / (2 * y);
-            case SQUARE -> 2 * x * dy;
-            case ABS -> Math.signum(x) * dy;
-            case NEG -> -dy;
-            case SIGN -> 0;
-            case SELU -> x > 0 ? b * dy : dy * (y + b * a);
-            case HARD_SIGMOID -> {
-                double v = a * x + b;
-                yield v > 0 && v < 1 ? a * dy : 0;
-            }
-            case HARD_SWISH -> x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy;
-        };
-    }
-
-    static double sigmoid(double x) {
-        if (x >= 0) return 1 / (1 + Math.exp(-x));
-        double e = Math.exp(x);
-        return e / (1 + e);
     }
 
     // ------------------------------------------------------------------------------------------ Binary

@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.reference.UnaryFormulas;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.cpu.ElementwiseKernels.Blocked;
 import dev.stride.engine.cpu.ElementwiseKernels.ChunkedSum;
@@ -237,7 +238,7 @@ final class TrainKernels {
                     }
                     for (; i < to; i++) {
                         double v = get(x, i);
-                        set(dx, i, (float) ((ElementwiseKernels.sigmoid(v) - get(t, i)) * k));
+                        set(dx, i, (float) ((UnaryFormulas.sigmoid(v) - get(t, i)) * k));
                         set(dt, i, (float) (-v * k));
                     }
                 }

@@ -31,7 +31,7 @@ final class TensorKernels {
             double a = op.alpha(), c = op.beta();
             return (in, out, ctx) -> {
                 Buf x = in[0], y = out[0];
-                for (long i = 0, n = y.length(); i < n; i++) y.set(i, unary(fn, a, c, x.get(i)));
+                for (long i = 0, n = y.length(); i < n; i++) y.set(i, UnaryFormulas.unary(fn, a, c, x.get(i)));
             };
         });
         r.register(UnaryBackward.class, (op, node) -> {
@@ -39,7 +39,7 @@ final class TensorKernels {
             double a = op.alpha(), c = op.beta();
             return (in, out, ctx) -> {
                 Buf x = in[0], y = in[1], dy = in[2], dx = out[0];
-                for (long i = 0, n = dx.length(); i < n; i++) dx.set(i, unaryGrad(fn, a, c, x.get(i), y.get(i), dy.get(i)));
+                for (long i = 0, n = dx.length(); i < n; i++) dx.set(i, UnaryFormulas.unaryGrad(fn, a, c, x.get(i), y.get(i), dy.get(i)));
             };
         });
         registerPRelu(r);
@@ -50,59 +50,6 @@ final class TensorKernels {
         });
         r.register(ReduceSum.class, (op, node) -> reduce(node.inputs().getFirst().shape(), op.axes(), false));
         r.register(ReduceMean.class, (op, node) -> reduce(node.inputs().getFirst().shape(), op.axes(), true));
-    }
-
-    static double unary(Unary.Fn fn, double a, double b, double x) {
-        return switch (fn) {
-            case RELU -> Math.max(x, 0);
-            case LEAKY_RELU -> x > 0 ? x : a * x;
-            case ELU -> x > 0 ? x : a * Math.expm1(x);
-            case SIGMOID -> sigmoid(x);
-            case TANH -> Math.tanh(x);
-            case SOFTPLUS -> Math.log1p(Math.exp(-Math.abs(x))) + Math.max(x, 0);   // exp never overflows
-            case EXP -> Math.exp(x);
-            case LOG -> Math.log(x);
-            case SQRT -> Math.sqrt(x);
-            case SQUARE -> x * x;
-            case ABS -> Math.abs(x);
-            case NEG -> -x;
-            case SIGN -> Math.signum(x);
-            case SELU -> x > 0 ? b * x : b * a * Math.expm1(x);
-            case HARD_SIGMOID -> Math.max(0, Math.min(1, a * x + b));
-            case HARD_SWISH -> x * Math.max(0, Math.min(1, x / 6 + 0.5));
-        };
-    }
-
-    /** dy * f'(x), from x or y = f(x), whichever is cheaper or more accurate. */
-    static double unaryGrad(Unary.Fn fn, double a, double b, double x, double y, double dy) {
-        return switch (fn) {
-            case RELU -> x > 0 ? dy : 0;
-            case LEAKY_RELU -> x > 0 ? dy : a * dy;
-            case ELU -> x > 0 ? dy : dy * (y + a);          // d/dx a(e^x - 1) = a e^x = y + a
-            case SIGMOID -> dy * y * (1 - y);
-            case TANH -> dy * (1 - y * y);
-            case SOFTPLUS -> dy * sigmoid(x);
-            case EXP -> dy * y;
-            case LOG -> dy / x;
-            case SQRT -> dy / (2 * y);
-            case SQUARE -> 2 * x * dy;
-            case ABS -> Math.signum(x) * dy;
-            case NEG -> -dy;
-            case SIGN -> 0;
-            case SELU -> x > 0 ? b * dy : dy * (y + b * a);   // d/dx b a (e^x - 1) = b a e^x = y + b a
-            case HARD_SIGMOID -> {
-                double v = a * x + b;
-                yield v > 0 && v < 1 ? a * dy : 0;
-            }
-            case HARD_SWISH -> x < -3 ? 0 : x <= 3 ? dy * (x / 3 + 0.5) : dy;
-        };
-    }
-
-    /** 1 / (1 + e^-x), with exp taken of a non-positive number only. */
-    private static double sigmoid(double x) {
-        if (x >= 0) return 1 / (1 + Math.exp(-x));
-        double e = Math.exp(x);
-        return e / (1 + e);
     }
 
     // ---- PReLU ----

@@ -314,7 +314,7 @@ final class TrainKernels {
             double k = in[2].get(0) / n;
             for (long i = 0; i < n; i++) {
                 double xi = x.get(i);
-                out[0].set(i, (sigmoid(xi) - t.get(i)) * k);
+                out[0].set(i, (UnaryFormulas.sigmoid(xi) - t.get(i)) * k);
                 out[1].set(i, -xi * k);
             }
         });
@@ -367,12 +367,5 @@ final class TrainKernels {
         double sum = 0;
         for (int c = 0; c < count; c++) sum += Math.exp(x.get(base + c) - max);
         return max + Math.log(sum);
-    }
-
-    /** 1/(1 + exp(-x)), evaluated on the side where exp cannot overflow. */
-    private static double sigmoid(double x) {
-        if (x >= 0) return 1 / (1 + Math.exp(-x));
-        double e = Math.exp(x);
-        return e / (1 + e);
     }
 }
