@@ -294,7 +294,7 @@ public final class CudaLibraries {
             default -> lib.what + ": " + s.detail();
         };
         if (lib == CudaLibrary.NVRTC && s.state() == State.NOT_FOUND)
-            text += " (cuDNN's runtime-compiled engines will be unavailable; pip install nvidia-cuda-nvrtc)";
+            text += " (the cuda backend compiles its kernels with it; pip install nvidia-cuda-nvrtc)";
         (lib.required() ? problems : notes).add(text);
     }
 
@@ -340,6 +340,6 @@ public final class CudaLibraries {
         if (cudnnFor > 0 && runtime > 0 && cudnnFor / 1000 != runtime / 1000)
             notes.add("cuDNN was built for CUDA " + CudaStatus.cuda((int) cudnnFor) + ", the runtime loaded is "
                     + CudaStatus.cuda(runtime));
-        return new Versions(runtime, driver, cudnn, cudnnFor, p.cublasVersion());
+        return new Versions(runtime, driver, cudnn, cudnnFor, p.cublasVersion(), p.nvrtcVersion());
     }
 }

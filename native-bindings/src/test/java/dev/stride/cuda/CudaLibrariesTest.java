@@ -59,8 +59,21 @@ class CudaLibrariesTest {
         assertTrue(s.library(CudaLibrary.CUDART).source().startsWith("pip wheel, pip --user site-packages"),
                 s.library(CudaLibrary.CUDART).source());
         contains(s.describe(), "0: NVIDIA H100 80GB HBM3, compute capability 9.0, 132 SMs, 80.0 GiB",
-                "CUDA runtime          13.0", "cuBLAS                13.1.1", "cuDNN                 9.24.0 (built for CUDA 13.0)",
+                "CUDA runtime          13.0", "cuBLAS                13.1.1", "NVRTC                 13.0", "cuDNN                 9.24.0 (built for CUDA 13.0)",
                 "driver supports CUDA  13.0", "status: usable", "loaded   " + site(t).resolve("nvidia/cudnn/lib/libcudnn.so.9"));
+    }
+
+    /** The cuda backend compiles its kernels with NVRTC at session load: without it the backend is not usable. */
+    @Test
+    void nvrtcIsRequired(@TempDir Path dir) throws Exception {
+        var t = new Tree(dir).driver();
+        t.pipInstall(site(t));
+        Files.delete(site(t).resolve("nvidia/cu13/lib/libnvrtc.so.13"));
+        CudaStatus s = t.load(new FakeLoader(), new FakeProbe());
+        assertFalse(s.available());
+        contains(s.unavailableReason(), "NVRTC (compiles Stride's CUDA kernels): libnvrtc.so.13 or libnvrtc.so.12 not found",
+                "pip install nvidia-cuda-nvrtc");
+        assertEquals(State.LOADED, s.library(CudaLibrary.CUDNN).state(), "the rest loads regardless");
     }
 
     @Test

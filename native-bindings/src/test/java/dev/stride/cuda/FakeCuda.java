@@ -119,6 +119,7 @@ final class FakeCuda {
         Result runtime = Result.ok(13000), driver = Result.ok(13000), count = Result.ok(1);
         long cudnn = 92400, cudnnFor = 13000;
         String cublas = "13.1.1";
+        int nvrtc = 13000;
         RuntimeException fail;
         Set<CudaLibrary> createdWith;
         int created;
@@ -150,5 +151,6 @@ final class FakeCuda {
         @Override public long cudnnVersion() { return cudnn; }
         @Override public long cudnnCudartVersion() { return cudnnFor; }
         @Override public String cublasVersion() { return cublas; }
+        @Override public int nvrtcVersion() { return nvrtc; }
     }
 }

@@ -33,7 +33,7 @@ class CudaBackendTest {
 
     private static CudaStatus status(List<String> problems, List<CudaStatus.Device> devices) {
         var path = new SearchPath(List.of(new SearchPath.Dir(Path.of("/nowhere/lib64"), "CUDA_HOME")));
-        return new CudaStatus(List.of(), path, new CudaStatus.Versions(13000, 13000, 92400, 13000, "13.1.1"),
+        return new CudaStatus(List.of(), path, new CudaStatus.Versions(13000, 13000, 92400, 13000, "13.1.1", 13000),
                 devices, problems, List.of());
     }
 
