@@ -31,6 +31,13 @@ public enum CudaLibrary {
      */
     NVRTC("libnvrtc", "NVRTC (compiles Stride's CUDA kernels)", List.of(13, 12), List.of(), Role.REQUIRED,
             List.of("nvrtcVersion", "nvrtcCreateProgram", "nvrtcCompileProgram", "nvrtcGetPTX")),
+    /**
+     * NVRTC's built-in headers and functions: NVRTC opens {@code libnvrtc-builtins.so.MAJOR.MINOR} by that name when
+     * it compiles, and the pip wheel's libnvrtc has no run path to find it. Loaded here by absolute path from
+     * NVRTC's own directory first (the minor must be NVRTC's), so that the name is already loaded then.
+     */
+    NVRTC_BUILTINS("libnvrtc-builtins", "NVRTC built-ins (opened by NVRTC)", List.of(13, 12), List.of(), Role.REQUIRED,
+            List.of()),
     /** Holds the backend (graph) API that libcudnn.so.9 forwards to. */
     CUDNN_GRAPH("libcudnn_graph", "cuDNN graph API", List.of(9), List.of(), Role.CUDNN_PRELOAD,
             List.of("cudnnBackendCreateDescriptor")),

@@ -72,7 +72,7 @@ final class FakeCuda {
         /** Every library of a complete pip install (CUDA 13 layout: runtime and cuBLAS share nvidia/cu13/lib). */
         Tree pipInstall(Path sitePackages) {
             libs(sitePackages.resolve("nvidia/cu13/lib"), "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13",
-                    "libnvrtc.so.13");
+                    "libnvrtc.so.13", "libnvrtc-builtins.so.13.0");
             libs(sitePackages.resolve("nvidia/cudnn/lib"), "libcudnn.so.9", "libcudnn_graph.so.9",
                     "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
                     "libcudnn_heuristic.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ops.so.9",
