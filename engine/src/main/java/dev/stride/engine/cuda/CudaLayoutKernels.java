@@ -118,37 +118,11 @@ final class CudaLayoutKernels {
     /** y[i] = x[base + offset of output index i under {@code strides}] (one stride per output dimension). */
     private static CudaKernel stridedCopy(CudaNode node, long base, long[] strides) {
         Shape y = node.outShape(0);
-        long[] table = mergedLayout(y, strides);
-        int rank = table.length / 2;
+        IndexLayout at = IndexLayout.strided(y, strides);   // size-1 dimensions dropped, contiguous ones merged
         // stride_strided_copy(const float* x, float* y, long long n, long long base, int rank, const long long* layout)
         Launch l = node.launch("stride_strided_copy", y.size(), Arg.ptr(node.in(0)), Arg.ptr(node.out(0)),
-                Arg.i64(y.size()), Arg.i64(base), Arg.i32(rank), Arg.ptr(node.upload(table)));
+                Arg.i64(y.size()), Arg.i64(base), Arg.i32(at.rank()), Arg.ptr(node.upload(at.table())));
         return ctx -> l.run();
-    }
-
-    /**
-     * {@code [dims, strides]} of the output walked row-major, reading at {@code strides}: size-1 dimensions dropped
-     * and adjacent dimensions merged where the outer one steps exactly over the inner one (a slice of whole rows, a
-     * transpose that keeps neighbours together), so the kernel divides as few times as the shapes allow.
-     */
-    static long[] mergedLayout(Shape out, long[] strides) {
-        List<long[]> dims = new ArrayList<>();   // {dim, stride}
-        for (int d = 0; d < out.rank(); d++) {
-            if (out.dim(d) == 1) continue;
-            if (!dims.isEmpty() && dims.getLast()[1] == strides[d] * out.dim(d)) {
-                long[] prev = dims.getLast();
-                prev[0] *= out.dim(d);
-                prev[1] = strides[d];
-            } else {
-                dims.add(new long[] {out.dim(d), strides[d]});
-            }
-        }
-        long[] table = new long[2 * dims.size()];
-        for (int i = 0; i < dims.size(); i++) {
-            table[i] = dims.get(i)[0];
-            table[dims.size() + i] = dims.get(i)[1];
-        }
-        return table;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.stride.engine.cuda;
 
 import dev.stride.engine.RunContext;
+import dev.stride.engine.reference.Indexing;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.BceWithLogits;
 import dev.stride.graph.op.BceWithLogitsBackward;
@@ -22,9 +23,6 @@ import dev.stride.graph.op.Softmax;
 import dev.stride.graph.op.SoftmaxBackward;
 import dev.stride.graph.op.SoftmaxCrossEntropy;
 import dev.stride.graph.op.SoftmaxCrossEntropyBackward;
-
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The loss family's cuda kernels (kernels/loss.cu): softmax and log-softmax and their gradients, softmax
@@ -201,53 +199,13 @@ final class CudaLossKernels {
 
     // ---- reductions ----
 
-    /**
-     * The input of a reduction as kept and reduced index spaces: {@code table = [kept dims, their strides, reduced
-     * dims, their strides]}, size-1 dimensions dropped and adjacent dimensions of the same kind merged (row-major
-     * strides make them one contiguous dimension), which changes neither the outputs' order nor each sum's.
-     */
-    record Reduction(int kept, int reduced, long reducedSize, long[] table) {
-        static Reduction of(Shape in, int[] axes) {
-            boolean[] red = ReduceSum.reduced(in, axes);
-            long[] st = in.strides();
-            List<long[]> k = new ArrayList<>(), rd = new ArrayList<>();   // {dim, stride}
-            long reducedSize = 1;
-            int last = -1;   // kind of the previous kept dimension: 0 kept, 1 reduced
-            for (int d = 0; d < in.rank(); d++) {
-                if (red[d]) reducedSize *= in.dim(d);
-                if (in.dim(d) == 1) continue;
-                int kind = red[d] ? 1 : 0;
-                List<long[]> list = red[d] ? rd : k;
-                if (kind == last) {
-                    long[] prev = list.getLast();
-                    prev[0] *= in.dim(d);
-                    prev[1] = st[d];
-                } else {
-                    list.add(new long[] {in.dim(d), st[d]});
-                }
-                last = kind;
-            }
-            long[] table = new long[2 * k.size() + 2 * rd.size()];
-            for (int i = 0; i < k.size(); i++) {
-                table[i] = k.get(i)[0];
-                table[k.size() + i] = k.get(i)[1];
-            }
-            int o = 2 * k.size();
-            for (int i = 0; i < rd.size(); i++) {
-                table[o + i] = rd.get(i)[0];
-                table[o + rd.size() + i] = rd.get(i)[1];
-            }
-            return new Reduction(k.size(), rd.size(), reducedSize, table);
-        }
-    }
-
     private static void registerReductions(CudaKernelRegistry r) {
         r.register(ReduceSum.class, (op, node) -> reduce(node, op.axes(), SUM));
         r.register(ReduceMean.class, (op, node) -> reduce(node, op.axes(), MEAN));
         r.register(ReduceMax.class, (op, node) -> reduce(node, op.axes(), MAX));
         r.register(ReduceMaxBackward.class, (op, node) -> {
-            Shape x = node.inShape(0);
-            Reduction l = Reduction.of(x, op.axes());
+            Shape x = node.inShape(0), kept = ReduceSum.keptShape(x, op.axes());
+            IndexLayout.Reduction l = IndexLayout.sumTo(x, kept);
             long slots = node.inShape(1).size();
             long arg = node.scratch(8 * slots);
             // stride_reduce_argmax(const float* x, long long* arg, long long n_out, long long n_red, int kr, int rr,
@@ -255,24 +213,18 @@ final class CudaLossKernels {
             Launch a = node.launch("stride_reduce_argmax", slots, Arg.ptr(node.in(0)), Arg.ptr(arg), Arg.i64(slots),
                     Arg.i64(l.reducedSize()), Arg.i32(l.kept()), Arg.i32(l.reduced()), Arg.ptr(node.upload(l.table())));
             // The slot of input index e: e laid against the keepDims shape, stride 0 along reduced axes.
-            long[] kept = ReduceSum.keptShape(x, op.axes()).strides();
-            boolean[] red = ReduceSum.reduced(x, op.axes());
-            long[] slotTable = new long[2 * x.rank()];
-            for (int d = 0; d < x.rank(); d++) {
-                slotTable[d] = x.dim(d);
-                slotTable[x.rank() + d] = red[d] ? 0 : kept[d];
-            }
+            IndexLayout slot = IndexLayout.strided(x, Indexing.broadcastStrides(kept, x));
             // stride_reduce_max_backward(const long long* arg, const float* dy, float* dx, long long n, int rank,
             //                            const long long* slots)
             Launch dx = node.launch("stride_reduce_max_backward", x.size(), Arg.ptr(arg), Arg.ptr(node.in(1)),
-                    Arg.ptr(node.out(0)), Arg.i64(x.size()), Arg.i32(x.rank()), Arg.ptr(node.upload(slotTable)));
+                    Arg.ptr(node.out(0)), Arg.i64(x.size()), Arg.i32(slot.rank()), Arg.ptr(node.upload(slot.table())));
             return run(a, dx);
         });
     }
 
     private static CudaKernel reduce(CudaNode node, int[] axes, int kind) {
         Shape in = node.inShape(0);
-        Reduction l = Reduction.of(in, axes);
+        IndexLayout.Reduction l = IndexLayout.sumTo(in, ReduceSum.keptShape(in, axes));
         long nOut = node.outShape(0).size();
         // The reference's count: input size / output size, 0 for an empty reduced axis (the mean is then 0/0 = NaN).
         double count = nOut == 0 ? 1 : (double) in.size() / nOut;

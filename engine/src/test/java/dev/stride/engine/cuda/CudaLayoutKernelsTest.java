@@ -1,6 +1,7 @@
 package dev.stride.engine.cuda;
 
 import dev.stride.graph.Shape;
+import dev.stride.graph.Value;
 import dev.stride.graph.op.Concat;
 import dev.stride.graph.op.Gather;
 import dev.stride.graph.op.GatherBackward;
@@ -11,6 +12,7 @@ import dev.stride.graph.op.Transpose;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Tag;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 
@@ -23,14 +25,20 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The layout family's cuda kernels on the emulated device against the float32 reference, to the bit: copies move
- * floats unchanged, and the two adding gradients (PadBackward, GatherBackward) sum each cell's sources in the
- * reference's order. Random shapes and attributes reach size-1 and empty dimensions, negative axes and indices,
- * repeated indices and pads longer than the axis they mirror or wrap.
+ * The layout family's cuda kernels against the reference ({@link CudaCrossBackend}: the emulated device by default,
+ * the GPU with -Pgpu), to the bit against the float32 reference, forward and the gradient through autodiff (itself
+ * made of layout ops: Transpose, Pad/Slice, PadBackward, GatherBackward): copies move floats unchanged, and the two
+ * adding gradients sum each cell's sources in the reference's order. Each gradient op is also fed directly. Random
+ * shapes and attributes reach size-1 and empty dimensions, negative axes and indices, repeated indices and pads
+ * longer than the axis they mirror or wrap.
  */
-@AddLifecycleHook(LocalCudaCheck.SkipUnlessUsable.class)
+@Tag("cuda-kernels")
+@AddLifecycleHook(CudaCrossBackend.SkipUnlessUsable.class)
 class CudaLayoutKernelsTest {
-    private static final LocalCudaCheck.Options EXACT = LocalCudaCheck.Options.within(0, 0);
+    /** Against the float32 reference, forward and (through the loss's product and sum) every gradient. */
+    private static CudaCrossBackend.Options exact(Integer... grads) {
+        return CudaCrossBackend.Options.forward("exact").againstFloat32().withGradients(grads);
+    }
 
     /** Random dims in [1, max], a size 1 now and then. */
     static int[] dims(Random r, int rank, int max) {
@@ -47,7 +55,7 @@ class CudaLayoutKernelsTest {
         for (int i = 0; i < rank; i++) p.add(i);
         java.util.Collections.shuffle(p, r);
         int[] perm = p.stream().mapToInt(Integer::intValue).toArray();
-        LocalCudaCheck.check(List.of(s), (b, x) -> List.of(b.apply("t", new Transpose(perm), x.getFirst())), seed, EXACT);
+        CudaCrossBackend.check(List.of(s), (b, x) -> List.of(b.apply("t", new Transpose(perm), x.getFirst())), seed, exact(0));
     }
 
     @Property(tries = 40)
@@ -60,13 +68,15 @@ class CudaLayoutKernelsTest {
             starts[i] = r.nextInt(s.dim(i) + 1);
             ends[i] = starts[i] + r.nextInt(s.dim(i) - starts[i] + 1);   // empty boxes too
         }
-        LocalCudaCheck.check(List.of(s), (b, x) -> List.of(b.apply("slice", new Slice(starts, ends), x.getFirst())),
-                seed, EXACT);
+        CudaCrossBackend.check(List.of(s), (b, x) -> List.of(b.apply("slice", new Slice(starts, ends), x.getFirst())),
+                seed, exact(0));
         int axis = r.nextInt(rank);
         List<Shape> shapes = new ArrayList<>();
         for (int k = 0; k < parts; k++) shapes.add(s.with(axis, r.nextInt(4) == 0 ? 0 : 1 + r.nextInt(4)));
-        LocalCudaCheck.check(shapes, (b, x) -> List.of(b.apply("cat", new Concat(axis), x.toArray(new dev.stride.graph.Value[0]))),
-                seed, EXACT);
+        Integer[] all = new Integer[parts];
+        for (int k = 0; k < parts; k++) all[k] = k;
+        CudaCrossBackend.check(shapes, (b, x) -> List.of(b.apply("cat", new Concat(axis), x.toArray(Value[]::new))),
+                seed, exact(all));
     }
 
     @Property(tries = 60)
@@ -82,10 +92,10 @@ class CudaLayoutKernelsTest {
         }
         double value = r.nextGaussian();
         Pad pad = new Pad(before, after, value, mode);
-        LocalCudaCheck.check(List.of(x), (b, v) -> List.of(b.apply("pad", pad, v.getFirst())), seed, EXACT);
+        CudaCrossBackend.check(List.of(x), (b, v) -> List.of(b.apply("pad", pad, v.getFirst())), seed, exact(0));
         Shape y = pad.inferShapes(List.of(x)).getFirst();
-        LocalCudaCheck.check(List.of(y), (b, v) -> List.of(b.apply("pad_grad", new PadBackward(before, after, mode),
-                v.getFirst())), seed, EXACT);
+        CudaCrossBackend.check(List.of(y), (b, v) -> List.of(b.apply("pad_grad", new PadBackward(before, after, mode),
+                v.getFirst())), seed, exact(0));
     }
 
     @Property(tries = 50)
@@ -101,11 +111,11 @@ class CudaLayoutKernelsTest {
         long[] indices = new long[Arrays.stream(indicesShape).reduce(1, (a, c) -> a * c)];
         for (int j = 0; j < indices.length; j++) indices[j] = r.nextInt(2 * n) - n;   // in [-n, n): repeats likely
         Gather g = new Gather(axis, indices, indicesShape);
-        LocalCudaCheck.check(List.of(x), (b, v) -> List.of(b.apply("gather", g, v.getFirst())), seed, EXACT);
+        CudaCrossBackend.check(List.of(x), (b, v) -> List.of(b.apply("gather", g, v.getFirst())), seed, exact(0));
         Shape dy = g.inferShapes(List.of(x)).getFirst();
         int a = axis < 0 ? axis + rank : axis;
-        LocalCudaCheck.check(List.of(dy), (b, v) -> List.of(b.apply("gather_grad",
-                new GatherBackward(a, indices, indicesShape, n), v.getFirst())), seed, EXACT);
+        CudaCrossBackend.check(List.of(dy), (b, v) -> List.of(b.apply("gather_grad",
+                new GatherBackward(a, indices, indicesShape, n), v.getFirst())), seed, exact(0));
     }
 
     /** PadBackward's table by hand: [1, 2, 3] reflect-padded by 2 in front and 4 behind is 3 2 [1 2 3] 2 1 2 3. */
@@ -117,14 +127,5 @@ class CudaLayoutKernelsTest {
         assertEquals(3, t[2]);   // the axis's offsets follow the head
         // Positions 0..8 copy cells 2 1 0 1 2 1 0 1 2: cell 0 <- {2, 6}, cell 1 <- {1, 3, 5, 7}, cell 2 <- {0, 4, 8}.
         assertArrayEquals(new long[] {7, 9, 13, 16, 2, 6, 1, 3, 5, 7, 0, 4, 8}, Arrays.copyOfRange(t, 3, t.length));
-    }
-
-    @Example
-    void mergedLayoutsJoinWhatIsContiguous() {
-        // A transpose [2, 3, 4] -> perm (1, 2, 0): dims [3, 4, 2] reading strides [4, 1, 12]; 3 and 4 merge.
-        assertArrayEquals(new long[] {12, 2, 1, 12}, CudaLayoutKernels.mergedLayout(Shape.of(3, 4, 2), new long[] {4, 1, 12}));
-        // Size-1 dimensions vanish; a scalar has rank 0.
-        assertArrayEquals(new long[] {5, 1}, CudaLayoutKernels.mergedLayout(Shape.of(1, 5, 1), new long[] {5, 1, 1}));
-        assertArrayEquals(new long[0], CudaLayoutKernels.mergedLayout(Shape.of(), new long[0]));
     }
 }

@@ -17,6 +17,7 @@ import dev.stride.graph.op.SgdUpdate;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.Tag;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
 
@@ -31,13 +32,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The optimizer family's cuda kernels on the emulated device against the reference backend, both float32: training
+ * The optimizer family's cuda kernels ({@link CudaCrossBackend#backend()}: the emulated device by default, the GPU
+ * with -Pgpu) against the reference backend, both float32: training
  * graphs of one update op whose parameter and states are updated in place (the graph's updates), run for several
  * steps with a new gradient, a learning-rate schedule and (Adam) the step count fed at each, compared after every
  * step, outputs and stored state. SGD and RMSprop use only + - * / and sqrt, all correctly rounded in Java and C:
  * the reference's bits at every step. Adam's bias corrections call pow: within a float rounding step.
  */
-@AddLifecycleHook(LocalCudaCheck.SkipUnlessUsable.class)
+@Tag("cuda-kernels")
+@AddLifecycleHook(CudaCrossBackend.SkipUnlessUsable.class)
 class CudaOptimizerKernelsTest {
     private static final int STEPS = 4;
 
@@ -55,9 +58,9 @@ class CudaOptimizerKernelsTest {
         for (int k = 0; k < 2; k++) {
             GraphBuilder b = new GraphBuilder(DType.F32, false, 7);
             graph.apply(b);
-            plans[k] = k == 0 ? Compiler.compile(b.build(), CudaBackend.emulated().target()) : Compiler.compile(b.build());
+            plans[k] = k == 0 ? Compiler.compile(b.build(), CudaCrossBackend.backend().target()) : Compiler.compile(b.build());
         }
-        try (Session cuda = Session.open(plans[0], CudaBackend.emulated(), SessionOptions.defaults());
+        try (Session cuda = Session.open(plans[0], CudaCrossBackend.backend(), SessionOptions.defaults());
              Session ref = Session.open(plans[1], "reference", SessionOptions.defaults())) {
             init.forEach((name, t) -> {
                 cuda.set(name, t);
@@ -179,8 +182,8 @@ class CudaOptimizerKernelsTest {
         for (int k = 0; k < count; k++) shapes.add(shape(r));
         // Sometimes below the joint norm (the factor clips), sometimes above (the factor is 1).
         double maxNorm = r.nextBoolean() ? 0.05 + r.nextDouble() : 10 + r.nextDouble() * 10;
-        LocalCudaCheck.check(shapes, (b, g) -> List.of(b.apply("clip", new GlobalNormScale(maxNorm), g.toArray(Value[]::new))),
-                seed, LocalCudaCheck.Options.within(0, 0));
+        CudaCrossBackend.check(shapes, (b, g) -> List.of(b.apply("clip", new GlobalNormScale(maxNorm), g.toArray(Value[]::new))),
+                seed, CudaCrossBackend.Options.forward("exact").againstFloat32());
     }
 
     /** All-zero gradients give 1 (the norm's epsilon), and the clipped factor by hand: norm 5 and maxNorm 1. */
@@ -190,7 +193,7 @@ class CudaOptimizerKernelsTest {
         var g1 = b.input("g1", 2);
         var g2 = b.input("g2", 1, 1);
         b.output("f", b.apply("clip", new GlobalNormScale(1), g1, g2));
-        try (Session s = Session.open(Compiler.compile(b.build(), CudaBackend.emulated().target()), CudaBackend.emulated(),
+        try (Session s = Session.open(Compiler.compile(b.build(), CudaCrossBackend.backend().target()), CudaCrossBackend.backend(),
                 SessionOptions.defaults())) {
             float f = s.run(Map.of("g1", Tensor.of(Shape.of(2), 3f, 0f), "g2", Tensor.of(Shape.of(1, 1), 4f))).get("f").toFloatArray()[0];
             assertEquals((float) (1 / (5 + GlobalNormScale.EPS)), f);

@@ -203,9 +203,9 @@ extern "C" __global__ void stride_reparameterize_backward(const float* logvar, c
 }
 
 // ---- reductions ----
-// layout = [kept dims (kr), their strides in x (kr), reduced dims (rr), their strides in x (rr)]: output i is kept
-// index i; its inputs are the reduced index space walked row-major, which is the order of increasing input index
-// in which the reference accumulates.
+// layout = [kept dims (kr), their strides in x (kr), reduced dims (rr), their strides in x (rr)], IndexLayout.sumTo
+// of x to the keepDims shape: output i is kept index i; its inputs are the reduced index space walked row-major,
+// which is the order of increasing input index in which the reference accumulates.
 
 #define LOSS_REDUCE_SUM 0
 #define LOSS_REDUCE_MEAN 1
@@ -248,7 +248,8 @@ extern "C" __global__ void stride_reduce_argmax(const float* x, long long* arg, 
 }
 
 // dx[e] = dy[slot of e] where e is its slot's first maximum, else 0; the slot of input index e is its offset in
-// the keepDims output, slots = [x dims (rank), keepDims strides with 0 along reduced axes (rank)].
+// the keepDims output: slots = [x dims (rank), keepDims strides with 0 along reduced axes (rank)], merged as
+// IndexLayout.strided merges them.
 extern "C" __global__ void stride_reduce_max_backward(const long long* arg, const float* dy, float* dx, long long n,
                                                       int rank, const long long* slots) {
     STRIDE_FOR(e, n) {
