@@ -83,6 +83,9 @@ public final class CudaKernelRegistry {
     public static CudaKernelRegistry standard() {
         CudaKernelRegistry r = new CudaKernelRegistry();
         CudaElementwiseKernels.register(r);
+        CudaLossKernels.register(r);
+        CudaLayoutKernels.register(r);
+        CudaOptimizerKernels.register(r);
         return r;
     }
 }

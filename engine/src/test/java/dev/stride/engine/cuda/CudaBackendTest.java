@@ -13,8 +13,8 @@ import dev.stride.graph.Plan;
 import dev.stride.graph.Shape;
 import dev.stride.engine.Tensor;
 import dev.stride.graph.op.Binary;
+import dev.stride.graph.op.Dense;
 import dev.stride.graph.op.MatMul;
-import dev.stride.graph.op.Transpose;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -92,9 +92,9 @@ class CudaBackendTest {
         var x = b.input("x", 2, 2);
         var m1 = b.apply("m1", new MatMul(false, false), x, x);
         var m2 = b.apply("m2", new MatMul(false, true), m1, x);
-        b.output("y", b.apply("t", new Transpose(new int[] {1, 0}), m2));
+        b.output("y", b.apply("d", new Dense(), m2, x));
         Plan plan = Compiler.compile(b.build(), CudaBackend.emulated().target());
-        assertEquals("MatMul (nodes 'm1', 'm2'), Transpose (node 't')", CudaBackend.kernels().missing(plan));
+        assertEquals("MatMul (nodes 'm1', 'm2'), Dense (node 'd')", CudaBackend.kernels().missing(plan));
         var r = new GraphBuilder(DType.F32, false);
         r.output("y", r.relu(r.input("x", 2)));
         assertEquals(null, CudaBackend.kernels().missing(Compiler.compile(r.build(), CudaBackend.emulated().target())));
