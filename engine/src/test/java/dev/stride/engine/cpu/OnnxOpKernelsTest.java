@@ -232,7 +232,7 @@ class OnnxOpKernelsTest {
         int[][] p = pads(s, r);
         Pad.Mode m = Pad.Mode.values()[mode];
         CrossBackend.check(List.of(s), (b, x) -> List.of(b.pad(x.getFirst(), p[0], p[1], m)), seed,
-                opts("reduction", threads, PadBackward.class).withGradients(0));
+                opts("reduction.long", threads, PadBackward.class).withGradients(0));
     }
 
     /** PadBackward applied directly, every mode (CONSTANT included), forward only (its gradient is Pad). */
@@ -245,7 +245,7 @@ class OnnxOpKernelsTest {
         Pad.Mode m = Pad.Mode.values()[mode];
         Shape padded = new Pad(p[0], p[1], 0, m).inferShapes(List.of(s)).getFirst();
         CrossBackend.check(List.of(padded), (b, x) -> List.of(b.apply("pad_grad", new PadBackward(p[0], p[1], m), x.getFirst())),
-                seed, opts("reduction", threads, PadBackward.class));
+                seed, opts("reduction.long", threads, PadBackward.class));
     }
 
     // ---------------------------------------------------------------------------------------------- instance norm

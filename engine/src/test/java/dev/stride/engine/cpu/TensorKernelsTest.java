@@ -120,7 +120,7 @@ class TensorKernelsTest {
         int[] axes = IntStream.range(0, rank).filter(i -> r.nextBoolean()).map(i -> r.nextBoolean() ? i : i - rank).toArray();
         CrossBackend.check(List.of(s), (b, x) -> List.of(mean ? b.reduceMean(x.getFirst(), keepDims, axes)
                         : b.apply("sum", new ReduceSum(axes, keepDims), x.getFirst())), seed,
-                opts("reduction", threads, mean ? ReduceMean.class : ReduceSum.class).withGradients(0));
+                opts("reduction.long", threads, mean ? ReduceMean.class : ReduceSum.class).withGradients(0));
     }
 
     // ---------------------------------------------------------------------------------------------- products
