@@ -46,6 +46,13 @@ final class Col2imGemmConv {
     private final MemorySegment[] col;
     private final Sgemm.Matrix[] colMatrix;
     private final Sgemm.Matrix[] dyMatrix;         // per (image, group, tile)
+    private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
+    private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
+    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
+    private final Sgemm.Matrix[] slabDyMatrix;
+    private final Im2col.Padded[] padded;          // per worker, batched: the scattering col2im
+    private final boolean dense;                   // ConvGeometry.dense: one GEMM per group straight into dx
+    private final Sgemm.Matrix[] denseDy, denseW;  // per group, when dense
     private final int items;
     private final long flops;
     private final CpuRuntime.RangeTask share;
@@ -66,8 +73,18 @@ final class Col2imGemmConv {
         blocks = Math.ceilDiv(g.cg, blockChannels);
         Sgemm geometry = rt.gemmGeometry();
         int blockRows = blockChannels * taps;
-        tiles = pointwise ? new ColumnTiles(g.plane, g.plane, 1)
+        dense = g.dense();
+        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockRows + g.og);
+        slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
+        tiles = pointwise || slabs != null ? new ColumnTiles(g.plane, g.plane, 1)
                 : ColumnTiles.of(g.plane, blockRows, geometry.nr());
+        denseDy = dense ? new Sgemm.Matrix[g.groups] : null;
+        denseW = dense ? new Sgemm.Matrix[g.groups] : null;
+        for (int grp = 0; dense && grp < g.groups; grp++) {
+            // dy is N x O (one pixel), dx N x C*H*W whose group columns are the column matrix's rows, in order
+            denseDy[grp] = Sgemm.Matrix.of(dy, g.yAt(0, grp), g.o);
+            denseW[grp] = Sgemm.Matrix.of(node.in(1), g.wAt(grp), g.k);
+        }
 
         Sgemm.Matrix[] wt = new Sgemm.Matrix[g.groups * blocks];
         int[] rows = new int[wt.length], cols = new int[wt.length];
@@ -80,25 +97,35 @@ final class Col2imGemmConv {
                 cols[i] = g.og;
             }
         }
-        filters = new PackedFilters(geometry, node.watch(1), wt, rows, cols, null);
+        // dense: the weight is the GEMM's right operand as it is stored; it is packed by each call
+        filters = dense ? null : new PackedFilters(geometry, node.watch(1), wt, rows, cols, null);
         dyMatrix = new Sgemm.Matrix[g.n * g.groups * tiles.count()];
         for (int img = 0; img < g.n; img++)
             for (int grp = 0; grp < g.groups; grp++)
                 for (int t = 0; t < tiles.count(); t++)
                     dyMatrix[(img * g.groups + grp) * tiles.count() + t] =
                             Sgemm.Matrix.of(dy, g.yAt(img, grp) + tiles.from(t), g.plane);
-        if (pointwise) {
+        int width = slabs != null ? slabWidth : tiles.width();
+        if (dense || pointwise && slabs == null) {
             col = null;
             colMatrix = null;
         } else {
             col = new MemorySegment[rt.threads()];
             colMatrix = new Sgemm.Matrix[rt.threads()];
             for (int t = 0; t < col.length; t++) {
-                col[t] = rt.scratch((long) blockRows * tiles.width() * Float.BYTES);
-                colMatrix[t] = Sgemm.Matrix.of(col[t], 0, tiles.width());
+                col[t] = rt.scratch((long) blockRows * width * Float.BYTES);
+                colMatrix[t] = Sgemm.Matrix.of(col[t], 0, width);
             }
         }
-        items = g.n * g.groups * blocks;
+        slabDy = slabs != null ? new MemorySegment[rt.threads()] : null;
+        slabDyMatrix = slabs != null ? new Sgemm.Matrix[rt.threads()] : null;
+        for (int t = 0; slabs != null && t < slabDy.length; t++) {
+            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
+            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
+        }
+        padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
+        items = dense ? g.groups : (slabs != null ? slabs.count() : g.n) * g.groups * blocks;
         flops = (long) g.n * g.flopsPerImage();
         share = (worker, from, to) -> {
             for (int i = from; i < to; i++) item(i, worker, rt.gemmOf(worker));
@@ -133,6 +160,10 @@ final class Col2imGemmConv {
     private void run() {
         if (bias != null && biasWatch.changed())
             for (int ch = 0; ch < g.c; ch++) biasValues[ch] = bias.getAtIndex(F, ch);
+        if (dense) {
+            runDense();
+            return;
+        }
         filters.refresh();
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
@@ -141,8 +172,30 @@ final class Col2imGemmConv {
         }
     }
 
-    /** Item i = (image, group, channel block); {@code gemm} null: the runtime's multi-threaded GEMM. */
+    /**
+     * {@link ConvGeometry#dense()}: per group, dx_g[N, K] = dy_g[N, og] x W_g[og, K] straight into dx (its
+     * group's C*H*W columns are the column matrix's rows, so col2im is the identity), on all threads; with a bias,
+     * dx is filled with it first and the product added.
+     */
+    private void runDense() {
+        long hw = (long) g.h * g.w;
+        if (bias != null)
+            for (int img = 0; img < g.n; img++)
+                for (int ch = 0; ch < g.c; ch++) fill(dx, ((long) img * g.c + ch) * hw, hw, biasValues[ch]);
+        for (int grp = 0; grp < g.groups; grp++)
+            rt.gemm(g.n, g.k, g.og, 1f, denseDy[grp], denseW[grp], bias == null ? 0f : 1f, dx, g.xAt(0, grp),
+                    (int) g.imageSize());
+    }
+
+    /**
+     * Item i = (image, group, channel block), or in the batched path (slab, group, channel block); {@code gemm}
+     * null: the runtime's multi-threaded GEMM.
+     */
     private void item(int i, int worker, Sgemm gemm) {
+        if (slabs != null) {
+            slab(i, worker, gemm);
+            return;
+        }
         int b = i % blocks, ng = i / blocks, grp = ng % g.groups;
         int r0 = rowFrom(b), r1 = rowTo(b);
         int c0 = b * blockChannels, c1 = Math.min(g.cg, c0 + blockChannels);
@@ -163,6 +216,28 @@ final class Col2imGemmConv {
                     tiles.width());
             Col2im.add(g, col[worker], 0, tiles.width(), r0, r1, j0, j1, dx, groupAt, simd);
         }
+    }
+
+    /**
+     * The batched item: the slab's dy_g planes side by side (og x images * plane), one GEMM with the block's rows
+     * of W_g^T into col, then col2im of each image's columns into its dx planes ({@link Im2col.Padded}: the
+     * bias or zero, then the terms in row order).
+     */
+    private void slab(int i, int worker, Sgemm gemm) {
+        int b = i % blocks, sg = i / blocks, grp = sg % g.groups, s = sg / g.groups;
+        int img0 = slabs.from(s), img1 = slabs.to(s), cols = (img1 - img0) * g.plane;
+        int r0 = rowFrom(b), r1 = rowTo(b);
+        int c0 = b * blockChannels, c1 = Math.min(g.cg, c0 + blockChannels);
+        MemorySegment d = slabDy[worker];
+        for (int img = img0; img < img1; img++)
+            for (int o = 0; o < g.og; o++)
+                Im2col.copy(dy, g.yAt(img, grp) + (long) o * g.plane, d,
+                        (long) o * slabWidth + (long) (img - img0) * g.plane, g.plane, simd);
+        multiply(gemm, r1 - r0, cols, g.og, filters.get(grp * blocks + b), slabDyMatrix[worker], 0f, col[worker], 0,
+                slabWidth);
+        for (int img = img0; img < img1; img++)
+            padded[worker].scatter(col[worker], (long) (img - img0) * g.plane, slabWidth, r0, r1, c0, c1, biasValues,
+                    grp * g.cg, dx, g.xAt(img, grp));
     }
 
     private void multiply(Sgemm gemm, int m, int n, int k, Sgemm.PackedA a, Sgemm.Matrix b, float beta,

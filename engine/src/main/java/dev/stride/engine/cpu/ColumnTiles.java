@@ -24,8 +24,22 @@ record ColumnTiles(int columns, int width, int count) {
      */
     static final int MIN_COLUMNS = 128;
 
-    /** What kernels are built with; tests lower both to reach the multi-tile paths with small shapes. */
-    record Limits(long bytes, int minColumns) {}
+    /**
+     * The widest plane (output pixels per image) whose images are laid side by side in one GEMM ({@link Slabs}):
+     * TUNED below.
+     */
+    static final int SLAB_MAX_PLANE = Integer.getInteger("stride.cpu.slabMaxPlane", 1024);
+
+    /** A slab may be this many columns wide even when that is over {@link #BUDGET_BYTES}: TUNED below. */
+    static final int SLAB_MIN_COLUMNS = Integer.getInteger("stride.cpu.slabMinColumns", 512);
+
+    /**
+     * What kernels are built with; tests lower them to reach the multi-tile and multi-slab paths with small
+     * shapes. {@code slabMaxPlane} 0 turns the batched path off.
+     */
+    record Limits(long bytes, int minColumns, int slabMaxPlane, int slabMinColumns) {
+        Limits(long bytes, int minColumns) { this(bytes, minColumns, SLAB_MAX_PLANE, SLAB_MIN_COLUMNS); }
+    }
 
     static volatile Limits limits = new Limits(BUDGET_BYTES, MIN_COLUMNS);
 
@@ -52,4 +66,37 @@ record ColumnTiles(int columns, int width, int count) {
     int from(int t) { return t * width; }
 
     int to(int t) { return Math.min(columns, (t + 1) * width); }
+
+    /**
+     * Images [0, images) in slabs of {@code per} consecutive whole images (the last may have fewer): a batched
+     * convolution lays the column matrices of a slab's images side by side, so that one GEMM has N (or, for the
+     * filter gradient, K) = images * pixels instead of one GEMM per image with a degenerate dimension. Like the
+     * tiles, the split depends on the geometry only.
+     */
+    record Slabs(int images, int per, int count) {
+        /** The fewest slabs of at most {@code maxPer} images, as equal as they can be but the last. */
+        static Slabs of(int images, int maxPer) {
+            int count = Math.ceilDiv(images, Math.max(1, maxPer));
+            int per = Math.ceilDiv(images, count);
+            return new Slabs(images, per, Math.ceilDiv(images, per));
+        }
+
+        int from(int s) { return s * per; }
+
+        int to(int s) { return Math.min(images, (s + 1) * per); }
+    }
+
+    /**
+     * The slabs of a batched GEMM over {@code images} images of {@code plane} pixels, {@code rows} rows of
+     * scratch per column, or null when the images should rather be taken one by one: at batch 1, for planes
+     * above {@link Limits#slabMaxPlane()}, and where fewer than two images fit in a slab of
+     * max(budget / (4 rows), {@link Limits#slabMinColumns()}) columns.
+     */
+    static Slabs slabs(int images, int plane, int rows) {
+        Limits l = limits;
+        if (images < 2 || plane > l.slabMaxPlane()) return null;
+        long width = Math.max(l.bytes() / (4L * Math.max(1, rows)), l.slabMinColumns());
+        long maxPer = Math.min(images, width / Math.max(1, plane));
+        return maxPer < 2 ? null : Slabs.of(images, (int) maxPer);
+    }
 }

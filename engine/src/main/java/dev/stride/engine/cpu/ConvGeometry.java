@@ -89,6 +89,20 @@ final class ConvGeometry {
         return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && ho == h && wo == w;
     }
 
+    /**
+     * One output pixel per image whose taps read every input position once, in order: a kernel as large as the
+     * input, no start padding, no dilation (DCGAN's 7x7 discriminator head on a 7x7 map; its adjoint, the
+     * generator's first ConvTranspose2d from a 1x1 input). The column matrix of image i is then x[i] itself, so
+     * the convolution over the batch is a dense layer: y[N, O] = x[N, C*H*W] W^T per group, no im2col at all.
+     */
+    boolean dense() {
+        return ho == 1 && wo == 1 && pt == 0 && pl == 0 && kh == h && kw == w && (kh == 1 || dh == 1)
+                && (kw == 1 || dw == 1);
+    }
+
+    /** Floats of one image of x: the leading dimension of x as an N x C*H*W matrix. */
+    long imageSize() { return (long) c * h * w; }
+
     /** Float offset of channel 0 of group {@code g} of image {@code i} in x. */
     long xAt(int i, int g) { return ((long) i * c + (long) g * cg) * h * w; }
 

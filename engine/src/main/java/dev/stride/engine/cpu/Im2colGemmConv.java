@@ -37,6 +37,13 @@ final class Im2colGemmConv {
     private final MemorySegment[] rowMajor;        // per worker, when neither pointwise nor panels
     private final Sgemm.Matrix[] rowMajorMatrix;
     private final Sgemm.Matrix[] inputMatrix;      // per item when pointwise: the input tile as B
+    private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
+    private final boolean dense;                   // batched, and col is x itself (ConvGeometry.dense)
+    private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
+    private final MemorySegment[] slabCol, slabOut; // per worker: a slab's column matrix (not dense) and product
+    private final Sgemm.Matrix[] slabColMatrix;    // per worker (not dense)
+    private final Sgemm.Matrix[] denseInput;       // per (slab, group) when dense: x's rows as op(B) = col
+    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
     private final int items;
     private final long flops;
     private final CpuRuntime.RangeTask share;
@@ -56,7 +63,10 @@ final class Im2colGemmConv {
         this.y = y;
         this.epilogue = epilogue;
         Sgemm geometry = rt.gemmGeometry();
-        tiles = ColumnTiles.of(g.plane, g.k, geometry.nr());
+        dense = g.dense();
+        slabs = dense ? ColumnTiles.Slabs.of(g.n, g.n) : ColumnTiles.slabs(g.n, g.plane, g.k + g.og);
+        slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
+        tiles = slabs != null ? new ColumnTiles(g.plane, g.plane, 1) : ColumnTiles.of(g.plane, g.k, geometry.nr());
         Sgemm.Matrix[] w = new Sgemm.Matrix[g.groups];
         int[] rows = new int[g.groups], cols = new int[g.groups];
         for (int grp = 0; grp < g.groups; grp++) {
@@ -65,11 +75,37 @@ final class Im2colGemmConv {
             cols[grp] = g.k;
         }
         filters = new PackedFilters(geometry, watch, w, rows, cols, prepare);
-        items = g.n * g.groups * tiles.count();
+        items = slabs != null ? slabs.count() * g.groups : g.n * g.groups * tiles.count();
         flops = (long) g.n * g.flopsPerImage();
         blockRows = geometry.kcFor(g.k);
-        panels = !pointwise && g.shifted() ? new Im2colPanels(g, geometry.nr(), blockRows, simd) : null;
         int workers = rt.threads();
+        slabCol = slabs != null && !dense ? new MemorySegment[workers] : null;
+        slabColMatrix = slabCol != null ? new Sgemm.Matrix[workers] : null;
+        slabOut = slabs != null ? new MemorySegment[workers] : null;
+        for (int t = 0; slabs != null && t < workers; t++) {
+            slabOut[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
+            if (slabCol == null) continue;
+            slabCol[t] = rt.scratch((long) g.k * slabWidth * Float.BYTES);
+            slabColMatrix[t] = Sgemm.Matrix.of(slabCol[t], 0, slabWidth);
+        }
+        padded = slabCol != null && !g.shifted() ? new Im2col.Padded[workers] : null;
+        for (int t = 0; padded != null && t < workers; t++) padded[t] = new Im2col.Padded(g, simd);
+        denseInput = dense ? new Sgemm.Matrix[items] : null;
+        for (int i = 0; dense && i < items; i++)
+            denseInput[i] = Sgemm.Matrix.transposed(x, g.xAt(slabs.from(i / g.groups), i % g.groups),
+                    (int) g.imageSize());
+        if (slabs != null) {
+            panels = null;
+            col = lastCol = null;
+            rowMajor = null;
+            rowMajorMatrix = null;
+            inputMatrix = null;
+            share = (worker, from, to) -> {
+                for (int i = from; i < to; i++) slab(i, worker, rt.gemmOf(worker));
+            };
+            return;
+        }
+        panels = !pointwise && g.shifted() ? new Im2colPanels(g, geometry.nr(), blockRows, simd) : null;
         col = panels != null ? new Sgemm.PackedB[workers] : null;
         lastCol = panels != null ? new Sgemm.PackedB[workers] : null;
         rowMajor = !pointwise && panels == null ? new MemorySegment[workers] : null;
@@ -116,8 +152,11 @@ final class Im2colGemmConv {
      */
     static boolean adjointAsForward(ConvGeometry conv) {
         return conv.sh == 1 && conv.sw == 1 && conv.pt <= conv.dh * (conv.kh - 1) && conv.pl <= conv.dw * (conv.kw - 1)
-                && 4 * conv.cg >= conv.og;
+                && 4 * conv.cg >= conv.og && !conv.dense()
+                && (long) conv.h * conv.w * 100 <= (long) conv.plane * AS_FORWARD_MAX_GROWTH;
     }
+
+    static final int AS_FORWARD_MAX_GROWTH = Integer.getInteger("stride.cpu.asForwardGrowth", 125);
 
     /**
      * The adjoint of {@code conv} in its input, dx = conv^T(dy) (Conv2d's data gradient; ConvTranspose2d's
@@ -157,8 +196,45 @@ final class Im2colGemmConv {
         filters.refresh();
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
+        } else if (slabs != null) {
+            for (int i = 0; i < items; i++) slab(i, 0, null);
         } else {
             for (int i = 0; i < items; i++) item(i, 0, null);
+        }
+    }
+
+    /**
+     * Item i = (slab, group) of the batched path: the slab's column matrices side by side (x itself when
+     * dense), one GEMM y_g[og, images * plane] = W_g x col into scratch, the epilogue on its rows, then each
+     * image's rows copied to its place in y. {@code gemm} null: the runtime's multi-threaded GEMM.
+     */
+    private void slab(int i, int worker, Sgemm gemm) {
+        int grp = i % g.groups, s = i / g.groups, img0 = slabs.from(s), img1 = slabs.to(s);
+        int cols = (img1 - img0) * g.plane;
+        Sgemm.OperandB b;
+        if (dense) {
+            b = denseInput[i];
+        } else {
+            for (int img = img0; img < img1; img++) {
+                long at = (long) (img - img0) * g.plane;
+                if (padded == null) {       // shifted: whole rows are one contiguous run each
+                    Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, 0, g.plane, slabCol[worker], at, slabWidth, simd);
+                } else {
+                    padded[worker].load(x, g.xAt(img, grp), 0, g.cg);
+                    padded[worker].fill(0, g.k, slabCol[worker], at, slabWidth);
+                }
+            }
+            b = slabColMatrix[worker];
+        }
+        MemorySegment out = slabOut[worker];
+        if (gemm != null) gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        else rt.gemm(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        for (int r = 0; r < g.og; r++) {
+            long row = (long) r * slabWidth;
+            if (epilogue != null) epilogue.apply(out, row, grp * g.og + r, cols);
+            for (int img = img0; img < img1; img++)
+                Im2col.copy(out, row + (long) (img - img0) * g.plane, y, g.yAt(img, grp) + (long) r * g.plane,
+                        g.plane, simd);
         }
     }
 

@@ -35,7 +35,7 @@ final class Im2colGemmFilterGrad {
     private final ConvGeometry g;
     private final boolean simd;
     private final CpuRuntime rt;
-    private final MemorySegment x, dw;
+    private final MemorySegment x, dw, dyAll;
     private final int chunks, blockCols, blocks;
     private final long weightSize;
     private final ColumnTiles tiles;
@@ -43,6 +43,14 @@ final class Im2colGemmFilterGrad {
     private final MemorySegment[] col;
     private final Sgemm.Matrix[] colMatrix;        // per worker: op(B) = col^T
     private final Sgemm.Matrix[] dyMatrix;         // per (image, group, tile)
+    private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
+    private final int units;                       // what a chunk's GEMMs are summed over: slabs, or (image, tile)
+    private final int slabWidth;
+    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
+    private final Sgemm.Matrix[] slabDyMatrix;
+    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
+    private final boolean dense;                   // ConvGeometry.dense: one GEMM per group, K = N
+    private final Sgemm.Matrix[] denseDy, denseX;  // per group, when dense
     private final int items;
     private final long flops;
     private final CpuRuntime.RangeTask share;
@@ -55,21 +63,43 @@ final class Im2colGemmFilterGrad {
         x = node.in(0);
         dw = node.out(0);
         weightSize = (long) g.o * g.k;
-        chunks = g.n > 1 && (g.n - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? g.n : 1;
         Sgemm geometry = rt.gemmGeometry();
         // whole panels of NR columns per block: an edge panel is computed into a scratch tile and merged
         int wanted = Math.ceilDiv(g.k, BLOCK_COLUMNS);
         blockCols = Math.min(g.k, Math.ceilDiv(Math.ceilDiv(g.k, wanted), geometry.nr()) * geometry.nr());
         blocks = Math.ceilDiv(g.k, blockCols);
-        tiles = ColumnTiles.of(g.plane, blockCols, geometry.nr());
+        dense = g.dense();
+        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockCols + g.og);
+        slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
+        tiles = slabs != null ? new ColumnTiles(g.plane, g.plane, 1) : ColumnTiles.of(g.plane, blockCols, geometry.nr());
+        units = slabs != null ? slabs.count() : g.n * tiles.count();
+        int images = slabs != null ? slabs.count() : g.n;   // chunks hold whole images (or slabs)
+        chunks = !dense && images > 1 && (images - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? images : 1;
         partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
-        col = new MemorySegment[rt.threads()];
-        colMatrix = new Sgemm.Matrix[rt.threads()];
+        int width = slabs != null ? slabWidth : tiles.width();
+        col = new MemorySegment[dense ? 0 : rt.threads()];
+        colMatrix = new Sgemm.Matrix[col.length];
         for (int t = 0; t < col.length; t++) {
-            col[t] = rt.scratch((long) blockCols * tiles.width() * Float.BYTES);
-            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, tiles.width());
+            col[t] = rt.scratch((long) blockCols * width * Float.BYTES);
+            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, width);
         }
+        slabDy = new MemorySegment[slabs != null ? rt.threads() : 0];
+        slabDyMatrix = new Sgemm.Matrix[slabDy.length];
+        for (int t = 0; t < slabDy.length; t++) {
+            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
+            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
+        }
+        padded = slabs != null && !g.shifted() ? new Im2col.Padded[rt.threads()] : null;
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
         MemorySegment dy = node.in(1);
+        dyAll = dy;
+        denseDy = new Sgemm.Matrix[dense ? g.groups : 0];
+        denseX = new Sgemm.Matrix[denseDy.length];
+        for (int grp = 0; grp < denseDy.length; grp++) {
+            // dy is N x O (one pixel): op(A) = dy_g^T, og x N; x is N x C*H*W, group g's columns are col's rows
+            denseDy[grp] = Sgemm.Matrix.transposed(dy, g.yAt(0, grp), g.o);
+            denseX[grp] = Sgemm.Matrix.of(x, g.xAt(0, grp), (int) g.imageSize());
+        }
         dyMatrix = new Sgemm.Matrix[g.n * g.groups * tiles.count()];
         for (int img = 0; img < g.n; img++)
             for (int grp = 0; grp < g.groups; grp++)
@@ -89,6 +119,12 @@ final class Im2colGemmFilterGrad {
     }
 
     private void run() {
+        if (dense) {
+            // dW_g[og, K] = dy_g^T[og, N] x x_g[N, K]: the sum over images is the GEMM's K, on all threads
+            for (int grp = 0; grp < g.groups; grp++)
+                rt.gemm(g.og, g.k, g.n, 1f, denseDy[grp], denseX[grp], 0f, dw, g.wAt(grp), g.k);
+            return;
+        }
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
         } else {
@@ -103,17 +139,39 @@ final class Im2colGemmFilterGrad {
         int k0 = b * blockCols, k1 = Math.min(g.k, k0 + blockCols);
         MemorySegment c = p == 0 ? dw : partials;
         long cAt = (p == 0 ? 0 : (p - 1) * weightSize) + g.wAt(grp) + k0;
-        int from = (int) ((long) g.n * p / chunks), to = (int) ((long) g.n * (p + 1) / chunks);
+        int from = (int) ((long) units * p / chunks), to = (int) ((long) units * (p + 1) / chunks);
         float beta = 0f;
-        for (int img = from; img < to; img++) {
-            for (int t = 0; t < tiles.count(); t++) {
-                int j0 = tiles.from(t), j1 = tiles.to(t);
+        for (int u = from; u < to; u++) {
+            int cols;
+            Sgemm.Matrix a;
+            if (slabs != null) {
+                // the slab's images side by side: dy_g planes gathered, col's rows [k0, k1) of each image
+                int img0 = slabs.from(u), img1 = slabs.to(u);
+                cols = (img1 - img0) * g.plane;
+                MemorySegment d = slabDy[worker];
+                for (int img = img0; img < img1; img++) {
+                    long at = (long) (img - img0) * g.plane;
+                    for (int o = 0; o < g.og; o++)
+                        Im2col.copy(dyAll, g.yAt(img, grp) + (long) o * g.plane, d, o * (long) slabWidth + at,
+                                g.plane, simd);
+                    if (padded == null) {
+                        Im2col.fill(g, x, g.xAt(img, grp), k0, k1, 0, g.plane, col[worker], at, slabWidth, simd);
+                    } else {
+                        int taps = g.kh * g.kw;
+                        padded[worker].load(x, g.xAt(img, grp), k0 / taps, Math.ceilDiv(k1, taps));
+                        padded[worker].fill(k0, k1, col[worker], at, slabWidth);
+                    }
+                }
+                a = slabDyMatrix[worker];
+            } else {
+                int img = u / tiles.count(), t = u % tiles.count(), j0 = tiles.from(t), j1 = tiles.to(t);
+                cols = j1 - j0;
                 Im2col.fill(g, x, g.xAt(img, grp), k0, k1, j0, j1, col[worker], 0, tiles.width(), simd);
-                Sgemm.Matrix a = dyMatrix[(img * g.groups + grp) * tiles.count() + t];
-                if (gemm != null) gemm.multiply(g.og, k1 - k0, j1 - j0, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
-                else rt.gemm(g.og, k1 - k0, j1 - j0, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
-                beta = 1f;
+                a = dyMatrix[(img * g.groups + grp) * tiles.count() + t];
             }
+            if (gemm != null) gemm.multiply(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+            else rt.gemm(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+            beta = 1f;
         }
     }
 

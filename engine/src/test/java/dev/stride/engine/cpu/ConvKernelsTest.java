@@ -32,6 +32,7 @@ import java.util.function.Supplier;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static dev.stride.engine.cpu.ConvTesting.floats;
 
 /**
  * The GEMM convolution kernels (Conv2d im2col and 1x1, its data and filter gradients, ConvTranspose2d, BiasGrad)
@@ -107,10 +108,19 @@ class ConvKernelsTest {
         });
     }
 
-    /** Runs {@code body} with the column-tile budget lowered half the time (several tiles even for tiny shapes). */
+    /**
+     * Runs {@code body} with the column-tile budget lowered half the time (several tiles even for tiny shapes),
+     * and the batched path ({@link ColumnTiles#slabs}) off a third of the time (each image its own GEMM, the path
+     * of batch 1 and of large planes), in slabs of a few images (a narrow minimum slab width, with the lowered
+     * budget) or as by default.
+     */
     static <T> T withTileBudget(Random r, Supplier<T> body) {
         ColumnTiles.Limits saved = ColumnTiles.limits;
-        if (r.nextBoolean()) ColumnTiles.limits = new ColumnTiles.Limits(64L * (1 + r.nextInt(16)), 1);
+        boolean low = r.nextBoolean();
+        int slabMaxPlane = r.nextInt(3) == 0 ? 0 : ColumnTiles.SLAB_MAX_PLANE;
+        int slabMinColumns = r.nextBoolean() ? 1 + r.nextInt(300) : ColumnTiles.SLAB_MIN_COLUMNS;
+        ColumnTiles.limits = new ColumnTiles.Limits(low ? 64L * (1 + r.nextInt(16)) : ColumnTiles.BUDGET_BYTES,
+                low ? 1 : ColumnTiles.MIN_COLUMNS, slabMaxPlane, slabMinColumns);
         try {
             return body.get();
         } finally {
@@ -253,6 +263,40 @@ class ConvKernelsTest {
         }
     }
 
+    /**
+     * Convolutions whose kernel covers the input exactly (one output pixel, no start padding: a DCGAN
+     * discriminator's head), forward and gradients, so that all three run as dense GEMMs over the batch
+     * ({@link ConvGeometry#dense()}); and ConvTranspose2d from a 1x1 input (a DCGAN generator's first layer), the
+     * same GEMM in the other direction, sometimes with output padding (then not dense: the batched col2im with
+     * one-pixel planes). Batch 1..5, groups, end padding and strides that leave one pixel, bias.
+     */
+    @Property(tries = 60)
+    void denseConvolutionsAndTransposedFromOnePixel(@ForAll long seed) {
+        Random r = new Random(seed);
+        int g = r.nextInt(3) == 0 ? 2 : 1, n = 1 + r.nextInt(5), h = 1 + r.nextInt(6), w = 1 + r.nextInt(6);
+        int c = g * (1 + r.nextInt(4)), o = g * (1 + r.nextInt(5));
+        int threads = 1 + r.nextInt(2);
+        boolean bias = r.nextBoolean();
+        Integer[] wrt = bias ? new Integer[] {0, 1, 2} : new Integer[] {0, 1};
+        var opts = CrossBackend.Options.forward("conv.backward", CONV_OPS).withGradients(wrt).withThreads(threads);
+        if (r.nextBoolean()) {
+            int pb = r.nextInt(2), pr = r.nextInt(2);      // end padding that the stride skips: still one pixel
+            Cfg cfg = new Cfg(n, c, o, g, h, w, h, w, 1 + pb + r.nextInt(2), 1 + pr + r.nextInt(2), 0, 0, pb, pr, 1, 1,
+                    bias);
+            assertEquals(1, cfg.ho() * cfg.wo(), cfg.toString());
+            assertTrue(geometry(cfg).dense(), cfg.toString());
+            withTileBudget(r, () -> CrossBackend.check(cfg.convShapes(),
+                    (b, x) -> List.of(b.apply("conv", cfg.conv(), x.toArray(Value[]::new))), seed, opts,
+                    forcing(ConvChooser.IM2COL)));
+        } else {
+            int s = 1 + r.nextInt(2), oph = r.nextInt(4) == 0 ? s - 1 : 0;
+            TCfg cfg = new TCfg(new Cfg(n, c, o, g, 1, 1, h, w, s, s, 0, 0, 0, 0, 1, 1, bias), oph, oph);
+            withTileBudget(r, () -> CrossBackend.check(cfg.shapes(),
+                    (b, x) -> List.of(b.apply("convt", cfg.op(), x.toArray(Value[]::new))), seed, opts,
+                    forcing(ConvChooser.IM2COL)));
+        }
+    }
+
     /** A plan compiled for the reference target has "" for its convolutions: the cpu backend chooses at load. */
     @Test
     void aPlanWithoutAlgorithmChoicesRunsOnTheCpuKernels() {
@@ -299,6 +343,25 @@ class ConvKernelsTest {
     void aSingleLargeItemSplitsItsGemmWithIdenticalBits() {
         assertSameBitsForOneAndTwoThreads(new Cfg(1, 256, 128, 1, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true), 11);
         assertSameBitsForOneAndTwoThreads(new Cfg(1, 128, 256, 1, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, false), 12);
+    }
+
+    /**
+     * The batched paths on DCGAN-like layers large enough to split: the dense GEMMs of a 7x7 head on a 7x7 map
+     * (one slab; each GEMM split by the runtime), a stride-2 layer to 7x7 (several slabs shared out) and the same
+     * in one slab, whose GEMM is split instead.
+     */
+    @Test
+    void batchedPathsGiveIdenticalBitsForOneAndTwoThreads() {
+        assertSameBitsForOneAndTwoThreads(new Cfg(64, 128, 32, 1, 7, 7, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1, true), 13);
+        assertSameBitsForOneAndTwoThreads(new Cfg(16, 32, 64, 1, 14, 14, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, true), 14);
+        ColumnTiles.Limits saved = ColumnTiles.limits;
+        ColumnTiles.limits = new ColumnTiles.Limits(ColumnTiles.BUDGET_BYTES, ColumnTiles.MIN_COLUMNS,
+                ColumnTiles.SLAB_MAX_PLANE, 16 * 49);
+        try {
+            assertSameBitsForOneAndTwoThreads(new Cfg(16, 32, 64, 1, 14, 14, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, false), 15);
+        } finally {
+            ColumnTiles.limits = saved;
+        }
     }
 
     private static void assertSameBitsForOneAndTwoThreads(Cfg cfg, long seed) {
@@ -419,6 +482,91 @@ class ConvKernelsTest {
             Col2im.add(g, col, 0, ld, r0, r1, j0, j1, dx, g.xAt(img, grp), simd);
             for (int i = 0; i < size; i++) assertEquals(want[i], dx.getAtIndex(F, i), 1e-5, "at " + i + " simd " + simd);
         }
+    }
+
+    /**
+     * The gathering im2col of the batched path against the formula: rows [r0, r1) of one image's group, written
+     * at a column offset of a wider matrix (its place in a slab); the columns around it untouched.
+     */
+    @Property(tries = 60)
+    void paddedIm2colWritesTheInputValueEachTapReads(@ForAll long seed) {
+        Random r = new Random(seed);
+        Cfg cfg = randomConv(r, 20);
+        ConvGeometry g = geometry(cfg);
+        int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n()), taps = g.kh * g.kw;
+        int r0 = r.nextInt(g.k), r1 = r0 + 1 + r.nextInt(g.k - r0), at = r.nextInt(3), ld = at + g.plane + r.nextInt(3);
+        java.lang.foreign.MemorySegment x = random(r, (long) g.n * g.c * g.h * g.w);
+        for (boolean simd : new boolean[] {true, false}) {
+            java.lang.foreign.MemorySegment col = random(r, (long) (r1 - r0) * ld);
+            float[] before = floats(col);
+            Im2col.Padded p = new Im2col.Padded(g, simd);
+            p.load(x, g.xAt(img, grp), r0 / taps, Math.ceilDiv(r1, taps));
+            p.fill(r0, r1, col, at, ld);
+            for (int row = r0; row < r1; row++)
+                for (int j = 0; j < ld; j++) {
+                    long i = (long) (row - r0) * ld + j;
+                    float want = j >= at && j < at + g.plane ? naive(g, x, img, grp, row, j - at) : before[(int) i];
+                    assertEquals(want, col.getAtIndex(F, i), "row " + row + " column " + j + " simd " + simd + " " + g);
+                }
+        }
+    }
+
+    /**
+     * The scattering col2im of the batched path against the scatter it is the adjoint of: channels [c0, c1) of
+     * one image's group set to their bias plus every term of their rows; every other element of dx untouched.
+     */
+    @Property(tries = 60)
+    void paddedCol2imSetsTheBiasPlusEachTermOfTheChannels(@ForAll long seed) {
+        Random r = new Random(seed);
+        Cfg cfg = randomConv(r, 20);
+        ConvGeometry g = geometry(cfg);
+        int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n()), taps = g.kh * g.kw;
+        int c0 = r.nextInt(g.cg), c1 = c0 + 1 + r.nextInt(g.cg - c0), r0 = c0 * taps, r1 = c1 * taps;
+        int at = r.nextInt(3), ld = at + g.plane + r.nextInt(3);
+        boolean withBias = r.nextBoolean();
+        float[] bias = new float[g.c];
+        for (int i = 0; i < bias.length; i++) bias[i] = (float) r.nextGaussian();
+        java.lang.foreign.MemorySegment col = random(r, (long) (r1 - r0) * ld);
+        long size = (long) g.n * g.c * g.h * g.w;
+        java.lang.foreign.MemorySegment start = random(r, size);
+        double[] want = new double[(int) size];
+        for (int i = 0; i < size; i++) want[i] = start.getAtIndex(F, i);
+        for (int ci = c0; ci < c1; ci++)
+            for (int i = 0; i < g.h * g.w; i++)
+                want[(int) (g.xAt(img, grp) + (long) ci * g.h * g.w + i)] = withBias ? bias[grp * g.cg + ci] : 0;
+        for (int row = r0; row < r1; row++)
+            for (int j = 0; j < g.plane; j++) {
+                long pos = position(g, img, grp, row, j);
+                if (pos >= 0) want[(int) pos] += col.getAtIndex(F, (long) (row - r0) * ld + at + j);
+            }
+        for (boolean simd : new boolean[] {true, false}) {
+            java.lang.foreign.MemorySegment dx = java.lang.foreign.Arena.ofAuto().allocate(size * 4, 64);
+            java.lang.foreign.MemorySegment.copy(start, 0, dx, 0, size * 4);
+            Im2col.Padded p = new Im2col.Padded(g, simd);
+            p.scatter(col, at, ld, r0, r1, c0, c1, withBias ? bias : null, grp * g.cg, dx, g.xAt(img, grp));
+            for (int i = 0; i < size; i++) assertEquals(want[i], dx.getAtIndex(F, i), 1e-5, "at " + i + " simd " + simd);
+        }
+    }
+
+    /** Slabs: whole images, every one once, in order, at most the maximum each; the batched path's conditions. */
+    @Property(tries = 200)
+    void slabsCoverTheImagesInOrder(@ForAll long seed) {
+        Random r = new Random(seed);
+        int images = 1 + r.nextInt(300), max = 1 + r.nextInt(80);
+        ColumnTiles.Slabs s = ColumnTiles.Slabs.of(images, max);
+        assertEquals(0, s.from(0));
+        assertEquals(images, s.to(s.count() - 1));
+        for (int i = 0; i < s.count(); i++) {
+            assertTrue(s.to(i) > s.from(i) && s.to(i) - s.from(i) <= max, s + " slab " + i);
+            if (i > 0) assertEquals(s.to(i - 1), s.from(i));
+        }
+        assertEquals(Math.ceilDiv(images, max), s.count(), s.toString());   // the fewest slabs
+        int plane = 1 + r.nextInt(2000), rows = 1 + r.nextInt(3000);
+        ColumnTiles.Slabs b = ColumnTiles.slabs(images, plane, rows);
+        long width = Math.max(ColumnTiles.BUDGET_BYTES / (4L * rows), ColumnTiles.SLAB_MIN_COLUMNS);
+        boolean batched = images > 1 && plane <= ColumnTiles.SLAB_MAX_PLANE && width / plane >= 2;
+        assertEquals(batched, b != null, "images " + images + " plane " + plane + " rows " + rows);
+        if (b != null) assertTrue((long) b.per() * plane <= width && b.per() >= 2, b + " plane " + plane);
     }
 
     @Property(tries = 200)

@@ -26,10 +26,12 @@ import java.util.Random;
  * <pre>java --add-modules jdk.incubator.vector -cp engine/target/classes:engine/target/test-classes:graph/target/classes \
  *     dev.stride.engine.cpu.ConvTiming [threads] [reps] [mode] [layer name filter]</pre>
  *
- * Modes: {@code fwd} (conv + bias + ReLU, fused), {@code plain} (conv alone), {@code bwdata} / {@code bwfilter}
+ * Modes: {@code fwd} (conv + bias + ReLU, fused), {@code plain} (conv alone), {@code convt} (ConvTranspose2d
+ * with the layer's geometry, input [n, c, hw, hw], c -> o channels, no bias), {@code bwdata} / {@code bwfilter}
  * (the gradient op alone, its inputs fed), {@code train} / {@code trainx} / {@code trainw} (forward and
  * gradients through Autodiff, whose loss ops may still run on reference kernels). With
- * {@code -Dstride.timing.all=true} every run's time is printed.
+ * {@code -Dstride.timing.all=true} every run's time is printed; {@code -Dstride.timing.algorithm=im2col} forces
+ * that algorithm on every convolution and its gradients (the heuristic chooses otherwise).
  */
 public final class ConvTiming {
     record Layer(String name, int n, int c, int o, int hw, int k, int stride, int pad) {}
@@ -50,18 +52,38 @@ public final class ConvTiming {
                 new Layer("resnet18 layer4 3x3 512 7x7 b1", 1, 512, 512, 7, 3, 1, 1),
                 new Layer("vgg16 conv5 3x3 512 14x14 b1", 1, 512, 512, 14, 3, 1, 1),
                 new Layer("1x1 256->64 56x56 b1", 1, 256, 64, 56, 1, 1, 0),
+                // small planes at a training batch: the batched (images side by side) GEMM paths
+                new Layer("lenet c1 5x5 1->6 28 pad2 b64", 64, 1, 6, 28, 5, 1, 2),
+                new Layer("lenet c3 5x5 6->16 14 b64", 64, 6, 16, 14, 5, 1, 0),
+                new Layer("dcgan d.conv1 4x4/2 1->64 28 b64", 64, 1, 64, 28, 4, 2, 1),
+                new Layer("dcgan d.conv2 4x4/2 64->128 14 b64", 64, 64, 128, 14, 4, 2, 1),
+                new Layer("dcgan d.conv3 7x7 128->1 7 b64", 64, 128, 1, 7, 7, 1, 0),
+                new Layer("dcgan g.deconv1 (convt) 7x7 100->128 1x1 b64", 64, 100, 128, 1, 7, 1, 0),
+                new Layer("dcgan g.deconv2 (convt) 4x4/2 128->64 7 b64", 64, 128, 64, 7, 4, 2, 1),
+                new Layer("valid 3x3 64 14x14 b8", 8, 64, 64, 14, 3, 1, 0),
+                new Layer("valid 3x3 32 28x28 b8", 8, 32, 32, 28, 3, 1, 0),
+                new Layer("resnet18 layer4 3x3 512 7x7 b8", 8, 512, 512, 7, 3, 1, 1),
+                new Layer("resnet18 layer3 3x3 256 14x14 b8", 8, 256, 256, 14, 3, 1, 1),
+                new Layer("resnet18 layer2 3x3 128 28x28 b8", 8, 128, 128, 28, 3, 1, 1),
         };
         System.out.println(CpuBackend.info() + ", threads " + threads + ", mode " + mode);
         for (Layer l : layers) {
-            if (!l.name().contains(only)) continue;
+            if (!l.name().contains(only) || mode.equals("convt") != l.name().contains("(convt)")) continue;
             GraphBuilder b = new GraphBuilder(DType.F32, train, 1);
             Value x = b.input("x", l.n(), l.c(), l.hw(), l.hw());
             // Weights are parameters, as in a compiled model: packed once, not per run.
             var spec = dev.stride.graph.ConvSpec.defaults().stride(l.stride()).pad(l.pad()).bias(!plain);
-            Value y = b.conv2d("conv", x, l.o(), l.k(), spec);
+            boolean convt = mode.equals("convt");
+            // a convolution or (convt) the transposed one, whose adjoint convolution takes y's size to x's
+            Value y = convt ? b.convTranspose2d("convt", x, l.o(), l.k(), spec.bias(false))
+                    : b.conv2d("conv", x, l.o(), l.k(), spec);
             Map<String, int[]> feeds = new LinkedHashMap<>();
             feeds.put("x", x.shape().dims());
-            if (mode.equals("bwdata") || mode.equals("bwfilter")) {
+            int pixels = convt ? l.hw() * l.hw() : y.shape().dim(2) * y.shape().dim(3);
+            long flops = 2L * l.n() * l.o() * l.c() * l.k() * l.k() * pixels;
+            if (convt) {
+                b.output("y", y);
+            } else if (mode.equals("bwdata") || mode.equals("bwfilter")) {
                 // the gradient op alone, its inputs fed: no loss ops (which run on reference kernels) in the timing
                 b = new GraphBuilder(DType.F32, false, 1);
                 Conv2d op = spec.conv2d(l.hw(), l.hw(), l.k(), l.k());
@@ -87,8 +109,10 @@ public final class ConvTiming {
             } else {
                 b.output("y", plain ? y : b.relu(y));
             }
-            Plan plan = Compiler.compile(b.build(), new CpuBackend().target());
-            long flops = 2L * l.n() * l.o() * l.c() * l.k() * l.k() * y.shape().dim(2) * y.shape().dim(3);
+            String forced = System.getProperty("stride.timing.algorithm", "");
+            Plan plan = Compiler.compile(b.build(), forced.isEmpty() ? new CpuBackend().target()
+                    : ConvTesting.forcing(Map.of(Conv2d.class, forced, dev.stride.graph.op.Conv2dBackwardData.class, forced,
+                            dev.stride.graph.op.Conv2dBackwardFilter.class, forced)));
             if (train) flops *= mode.equals("train") ? 3 : 2;
             Random rnd = new Random(1);
             Map<String, Tensor> in = new LinkedHashMap<>();
