@@ -32,7 +32,8 @@ import java.util.function.BiFunction;
  *
  * <p>A checkpoint holds everything that decides what happens next, so a run resumed from it with
  * {@link #resume} takes the same steps with the same data, learning rates and random streams as the run that wrote
- * it: on the reference backend its losses and final weights are bit for bit those of an uninterrupted run.
+ * it: on the reference backend, and on the cpu backend whatever the thread counts before and after, its losses,
+ * evaluations and final weights are bit for bit those of an uninterrupted run (TrainerResumeTest).
  *
  * <pre>{@code
  * try (Trainer t = Trainer.create(LeNet5::logits, train, test, config)) {
