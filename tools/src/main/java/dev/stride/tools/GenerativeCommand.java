@@ -50,20 +50,24 @@ final class GenerativeCommand {
 
     static final String GAN_USAGE = """
             usage: stride gan --data DIR [options]
-              --data DIR      MNIST-format directory (IDX, .gz or raw)
-              --epochs N      default 5
-              --batch N       default 64
-              --conditional   condition both networks on the class label; writes digits.png, one row per digit
-              --train-limit N first N training images only
-              --backend NAME  cpu (default) | reference
-              --threads N     worker threads (default: all cores)
-              --seed N        default 1
-              --out DIR       gan.csv, gan_loss.png, samples_epochN.png, samples.png (default runs/gan)
+              --data DIR             MNIST-format directory (IDX, .gz or raw)
+              --epochs N             default 5
+              --batch N              default 64
+              --conditional          condition both networks on the class label; writes digits.png, one row per digit
+              --train-limit N        first N training images only
+              --backend NAME         cpu (default) | reference
+              --threads N            worker threads (default: all cores)
+              --seed N               default 1 (a resumed run keeps its checkpoint's)
+              --out DIR              gan.csv, gan_loss.png, samples_epochN.png, samples.png (default runs/gan)
+              --checkpoint DIR       where gan.ckpt is written at every epoch end (default: the --out directory)
+              --checkpoint-every N   also checkpoint every N iterations (default: every epoch only)
+              --resume FILE          continue the run that wrote this checkpoint, to --epochs epochs in all
             """;
 
     /** The options both commands share. */
     private static final class Options {
-        Path data, out;
+        Path data, out, checkpoint, resume;
+        long checkpointEvery;
         int epochs, batch, latent = 16, limit;
         double lr = 1e-3;
         boolean conditional;
@@ -187,27 +191,45 @@ final class GenerativeCommand {
         if (!parse(args, o, GAN_USAGE, "stride gan", true)) return args.length > 0 && isHelp(args) ? 0 : 2;
         Batches.Dataset train = Mnist.load(o.data, Mnist.Split.TRAIN, o.limit);
         Dcgan model = new Dcgan(o.conditional ? Dcgan.Config.defaults().withClasses(10) : Dcgan.Config.defaults());
+        Path checkpointDir = o.checkpoint != null ? o.checkpoint : o.out;
         GanTrainer.Config config = GanTrainer.Config.defaults().withBatchSize(o.batch).withSeed(o.seed)
-                .withThreads(o.threads).withBackend(o.backend);
+                .withThreads(o.threads).withBackend(o.backend).withCheckpointDir(checkpointDir)
+                .withCheckpointEvery(o.checkpointEvery);
         Files.createDirectories(o.out);
         int stepsPerEpoch = train.size() / o.batch;
         System.out.printf("training a %sDCGAN on %s (%d images), %d epochs of %d steps, batch %d, backend %s (%d threads),"
-                + " output in %s%n", o.conditional ? "conditional " : "", o.data, train.size(), o.epochs, stepsPerEpoch,
-                o.batch, o.backend, o.threads, o.out);
-        try (GanTrainer t = new GanTrainer(model, train, config)) {
+                + " output in %s, checkpoints in %s%n", o.conditional ? "conditional " : "", o.data, train.size(), o.epochs,
+                stepsPerEpoch, o.batch, o.backend, o.threads, o.out, checkpointDir.resolve(GanTrainer.CHECKPOINT_FILE));
+        GanTrainer trainer;
+        try {
+            trainer = o.resume == null ? new GanTrainer(model, train, config) : GanTrainer.resume(model, train, config, o.resume);
+        } catch (IllegalArgumentException e) {         // a checkpoint of another run, or no full batch in the data
+            System.err.println("stride gan: " + e.getMessage());
+            return 1;
+        }
+        try (GanTrainer t = trainer) {
+            long seed = t.config().seed();             // a resumed run's: its grids show the same z as before
+            long total = (long) o.epochs * stepsPerEpoch;
+            if (o.resume != null)
+                System.out.printf("resumed from %s after %d iterations (epoch %d, batch %d of %d)%s%n", o.resume, t.steps(),
+                        t.epoch(), t.batchInEpoch(), stepsPerEpoch,
+                        t.steps() >= total ? "; --epochs " + o.epochs + " is " + total + " iterations: nothing to train" : "");
             long start = System.nanoTime();
-            for (int epoch = 1; epoch <= o.epochs; epoch++) {
-                List<GanTrainer.Step> steps = t.run(stepsPerEpoch, System.out);
+            for (int epoch = (int) (t.steps() / stepsPerEpoch) + 1; epoch <= o.epochs; epoch++) {
+                t.run(Math.toIntExact((long) epoch * stepsPerEpoch - t.steps()), System.out);
+                int e = epoch;                         // the whole epoch's means, a part trained before a resume included
+                List<GanTrainer.Step> steps = t.log().stream().filter(s -> s.epoch() == e).toList();
                 double d = steps.stream().mapToDouble(GanTrainer.Step::dLoss).average().orElse(Double.NaN);
                 double g = steps.stream().mapToDouble(GanTrainer.Step::gLoss).average().orElse(Double.NaN);
                 System.out.printf(Locale.ROOT, "epoch %d: mean D loss %.3f, mean G loss %.3f, %.1f s%n", epoch, d, g,
                         (System.nanoTime() - start) / 1e9);
-                ImageGrid.write(o.out.resolve("samples_epoch" + epoch + ".png"), t.renderSamples(8, 8, o.seed + 11));
+                ImageGrid.write(o.out.resolve("samples_epoch" + epoch + ".png"), t.renderSamples(8, 8, seed + 11));
                 t.writeLogs(o.out);
             }
-            ImageGrid.write(o.out.resolve("samples.png"), t.renderSamples(8, 8, o.seed + 11));
+            ImageGrid.write(o.out.resolve("samples.png"), t.renderSamples(8, 8, seed + 11));
+            t.writeLogs(o.out);
             if (o.conditional) {
-                ImageGrid.write(o.out.resolve("digits.png"), t.renderDigits(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 10, o.seed + 13));
+                ImageGrid.write(o.out.resolve("digits.png"), t.renderDigits(new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 10, seed + 13));
                 System.out.println("wrote " + o.out.resolve("digits.png") + " (row k: ten samples of digit k)");
             }
             System.out.println("wrote " + o.out.resolve("samples.png") + ", " + o.out.resolve(GanTrainer.LOSS_PLOT) + ", "
@@ -238,6 +260,9 @@ final class GenerativeCommand {
                     case "--latent" -> { if (gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.latent = positive(a, value(args, ++i, a)); }
                     case "--lr" -> { if (gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.lr = Double.parseDouble(value(args, ++i, a)); }
                     case "--conditional" -> { if (!gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.conditional = true; }
+                    case "--checkpoint" -> { if (!gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.checkpoint = Path.of(value(args, ++i, a)); }
+                    case "--checkpoint-every" -> { if (!gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.checkpointEvery = positive(a, value(args, ++i, a)); }
+                    case "--resume" -> { if (!gan) throw new IllegalArgumentException("unexpected argument '" + a + "'"); o.resume = Path.of(value(args, ++i, a)); }
                     case "-h", "--help" -> { System.out.print(usage); return false; }
                     default -> throw new IllegalArgumentException("unexpected argument '" + a + "'");
                 }
