@@ -13,6 +13,7 @@ import dev.stride.zoo.generative.ConvVae;
 import dev.stride.zoo.generative.Dcgan;
 import dev.stride.zoo.generative.GanTrainer;
 import dev.stride.zoo.generative.ImageGrid;
+import dev.stride.zoo.generative.PosteriorStats;
 import dev.stride.zoo.train.Plot;
 import dev.stride.zoo.train.Progress;
 
@@ -45,7 +46,14 @@ final class GenerativeCommand {
               --backend NAME  cpu (default) | reference
               --threads N     worker threads (default: all cores)
               --seed N        default 1
-              --out DIR       vae.csv, vae_loss.png, reconstructions.png, samples.png (default runs/vae)
+              --train-limit N first N training images only
+              --out DIR       output directory (default runs/vae), with
+                                vae.csv, vae_loss.png    test ELBO per epoch
+                                reconstructions.png      test images 0-63 (rows 1, 3, 5, 7) above sigmoid(decoder(mu(x)))
+                                posterior_samples.png    the same 64 images decoded from z = mu(x) + sigma(x)*eps
+                                samples.png              64 images decoded from z ~ N(0, I), the prior
+            After training it prints the aggregate posterior over the test set, per latent dimension: E[mu],
+            Var[mu], E[sigma^2] and their sum (1 under the prior), and the active units (Var[mu] > 0.01).
             """;
 
     static final String GAN_USAGE = """
@@ -131,9 +139,41 @@ final class GenerativeCommand {
                     new Plot.Series("train", x, trainY.stream().mapToDouble(Double::doubleValue).toArray(), new Color(0x1F77B4), 1.5f, true),
                     new Plot.Series("test", x, testY.stream().mapToDouble(Double::doubleValue).toArray(), new Color(0xD62728), 1.5f, true)),
                     true, 800, 480), o.out.resolve("vae_loss.png"));
+            PosteriorStats stats = posteriorStats(vae, step, test, evalBatch, o);
+            System.out.print("aggregate posterior over the test set (prior samples resemble training codes only where"
+                    + " E[mu] ~ 0 and Var[mu]+E[sigma^2] ~ 1):\n" + stats.table());
             writeVaeGrids(vae, step, test, o);
         }
         return 0;
+    }
+
+    /** mu and logvar of every test image (a ragged tail padded with its last image, the padding not counted). */
+    private static PosteriorStats posteriorStats(ConvVae vae, Session trained, Batches.Dataset test, int batch, Options o) {
+        int n = test.size(), d = o.latent;
+        float[] mu = new float[n * d], logvar = new float[n * d];
+        float[] images = new float[batch * ConvVae.PIXELS], labels = new float[batch];
+        Tensor imagesT = Tensor.of(Shape.of(batch, 1, ConvVae.SIDE, ConvVae.SIDE), images);
+        int[] idx = new int[batch];
+        try (Session enc = Session.open(vae.reconstructionPlan(batch), o.backend,
+                SessionOptions.defaults().withThreads(o.threads))) {
+            copyAll(enc, trained);
+            for (int start = 0; start < n; start += batch) {
+                int valid = Math.min(batch, n - start);
+                for (int i = 0; i < batch; i++) idx[i] = start + Math.min(i, valid - 1);
+                test.batch(idx, images, labels);
+                Map<String, Tensor> out = enc.run(Map.of(ConvVae.IMAGES, imagesT));
+                System.arraycopy(out.get(ConvVae.MU).toFloatArray(), 0, mu, start * d, valid * d);
+                System.arraycopy(out.get(ConvVae.LOGVAR).toFloatArray(), 0, logvar, start * d, valid * d);
+            }
+        }
+        return PosteriorStats.of(mu, logvar, n, d);
+    }
+
+    /** Copies the trained weights into {@code to}; every parameter of its plan must be among them. */
+    private static void copyAll(Session to, Session from) {
+        int copied = to.copyPersistentFrom(from), wanted = to.plan().graph().persistent().size();
+        if (copied != wanted)
+            throw new IllegalStateException("copied " + copied + " of the " + wanted + " tensors the plan needs");
     }
 
     /** The mean over the test set of the one-sample negative ELBO, reconstruction and KL terms. */
@@ -155,7 +195,10 @@ final class GenerativeCommand {
         return sum;
     }
 
-    /** Test images above their reconstructions (rows alternate), and an 8x8 grid of samples from z ~ N(0, I). */
+    /**
+     * Test images above their reconstructions (rows alternate), the same images decoded from posterior samples
+     * z = mu(x) + sigma(x)*eps, and an 8x8 grid of samples from the prior z ~ N(0, I).
+     */
     private static void writeVaeGrids(ConvVae vae, Session trained, Batches.Dataset test, Options o) throws IOException {
         int cols = 16, pairs = 4, n = cols * pairs, pixels = ConvVae.PIXELS;
         SessionOptions so = SessionOptions.defaults().withThreads(o.threads);
@@ -165,10 +208,11 @@ final class GenerativeCommand {
         test.batch(idx, images, labels);
         try (Session recon = Session.open(vae.reconstructionPlan(n), o.backend, so);
              Session sample = Session.open(vae.samplingPlan(64), o.backend, so)) {
-            recon.copyPersistentFrom(trained);
-            sample.copyPersistentFrom(trained);
-            float[] r = recon.run(Map.of(ConvVae.IMAGES, Tensor.of(Shape.of(n, 1, ConvVae.SIDE, ConvVae.SIDE), images)))
-                    .get(ConvVae.RECONSTRUCTION).toFloatArray();
+            copyAll(recon, trained);
+            copyAll(sample, trained);
+            Map<String, Tensor> out = recon.run(Map.of(ConvVae.IMAGES,
+                    Tensor.of(Shape.of(n, 1, ConvVae.SIDE, ConvVae.SIDE), images)));
+            float[] r = out.get(ConvVae.RECONSTRUCTION).toFloatArray();
             float[] grid = new float[2 * n * pixels];
             for (int row = 0; row < pairs; row++) {
                 System.arraycopy(images, row * cols * pixels, grid, 2 * row * cols * pixels, cols * pixels);
@@ -176,14 +220,23 @@ final class GenerativeCommand {
             }
             ImageGrid.write(o.out.resolve("reconstructions.png"), grid, 2 * n, 1, ConvVae.SIDE, ConvVae.SIDE,
                     2 * pairs, cols, 0, 1);
+            // The sampling plan's batch is 64, the images here are 64: their posterior samples, one eps each.
+            float[] mu = out.get(ConvVae.MU).toFloatArray(), logvar = out.get(ConvVae.LOGVAR).toFloatArray();
+            float[] zq = new float[n * o.latent];
+            Random eps = new Random(o.seed + 9);
+            for (int i = 0; i < zq.length; i++) zq[i] = (float) (mu[i] + Math.exp(0.5 * logvar[i]) * eps.nextGaussian());
+            float[] q = sample.run(Map.of(ConvVae.Z, Tensor.of(Shape.of(n, o.latent), zq))).get(ConvVae.SAMPLES).toFloatArray();
+            ImageGrid.write(o.out.resolve("posterior_samples.png"), q, n, 1, ConvVae.SIDE, ConvVae.SIDE, pairs, cols, 0, 1);
+
             float[] z = new float[64 * o.latent];
             Random rnd = new Random(o.seed + 7);
             for (int i = 0; i < z.length; i++) z[i] = (float) rnd.nextGaussian();
             float[] s = sample.run(Map.of(ConvVae.Z, Tensor.of(Shape.of(64, o.latent), z))).get(ConvVae.SAMPLES).toFloatArray();
             ImageGrid.write(o.out.resolve("samples.png"), s, 64, 1, ConvVae.SIDE, ConvVae.SIDE, 8, 8, 0, 1);
         }
-        System.out.println("wrote " + o.out.resolve("reconstructions.png") + " (test images above their reconstructions) and "
-                + o.out.resolve("samples.png"));
+        System.out.println("wrote " + o.out.resolve("reconstructions.png") + " (test images above their reconstructions), "
+                + o.out.resolve("posterior_samples.png") + " (the same images from z ~ q(z|x)) and "
+                + o.out.resolve("samples.png") + " (z ~ N(0, I))");
     }
 
     static int gan(String[] args) throws IOException {

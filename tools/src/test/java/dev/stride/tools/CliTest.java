@@ -102,8 +102,19 @@ class CliTest {
         Path out = dir.resolve("vae");
         Run r = stride("vae", "--data", data.toString(), "--epochs", "2", "--batch", "32", "--out", out.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "samples.png"})
+        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "posterior_samples.png", "samples.png"})
             assertTrue(Files.exists(out.resolve(f)), f + " missing; " + r.out());
+        // The aggregate posterior: a row per latent dimension (16 by default) and the active-unit count.
+        var row = java.util.regex.Pattern.compile("(?m)^\\s+(\\d+)\\s+(-?[0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)").matcher(r.out());
+        int rows = 0, active = 0;
+        while (row.find()) {
+            rows++;
+            double varMu = Double.parseDouble(row.group(3)), s2 = Double.parseDouble(row.group(4));
+            assertEquals(varMu + s2, Double.parseDouble(row.group(5)), 2e-3, row.group());
+            if (varMu > 0.01) active++;
+        }
+        assertEquals(16, rows, r.out());
+        assertTrue(r.out().contains("active units (Var[mu] > 0.01): " + active + " of 16; over 128 images"), r.out());
         var m = java.util.regex.Pattern.compile("epoch (\\d): train -ELBO ([0-9.]+), test -ELBO ([0-9.]+)").matcher(r.out());
         double[] test = new double[2];
         for (int i = 0; i < 2; i++) {
