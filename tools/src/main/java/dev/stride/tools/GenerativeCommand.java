@@ -52,6 +52,8 @@ final class GenerativeCommand {
                                 reconstructions.png      test images 0-63 (rows 1, 3, 5, 7) above sigmoid(decoder(mu(x)))
                                 posterior_samples.png    the same 64 images decoded from z = mu(x) + sigma(x)*eps
                                 samples.png              64 images decoded from z ~ N(0, I), the prior
+                                samples_matched.png      the same 64 z moved to N(E[mu], Var[mu]+E[sigma^2]) per
+                                                         dimension: the Gaussian fitted to the codes the decoder saw
             After training it prints the aggregate posterior over the test set, per latent dimension: E[mu],
             Var[mu], E[sigma^2] and their sum (1 under the prior), and the active units (Var[mu] > 0.01).
             """;
@@ -142,7 +144,7 @@ final class GenerativeCommand {
             PosteriorStats stats = posteriorStats(vae, step, test, evalBatch, o);
             System.out.print("aggregate posterior over the test set (prior samples resemble training codes only where"
                     + " E[mu] ~ 0 and Var[mu]+E[sigma^2] ~ 1):\n" + stats.table());
-            writeVaeGrids(vae, step, test, o);
+            writeVaeGrids(vae, step, test, stats, o);
         }
         return 0;
     }
@@ -197,9 +199,12 @@ final class GenerativeCommand {
 
     /**
      * Test images above their reconstructions (rows alternate), the same images decoded from posterior samples
-     * z = mu(x) + sigma(x)*eps, and an 8x8 grid of samples from the prior z ~ N(0, I).
+     * z = mu(x) + sigma(x)*eps, an 8x8 grid of samples from the prior z ~ N(0, I), and the same z moved to the
+     * Gaussian fitted to the aggregate posterior (where clean digits there and noise from the prior mean that the
+     * decoder works and the prior misses the codes it was trained on).
      */
-    private static void writeVaeGrids(ConvVae vae, Session trained, Batches.Dataset test, Options o) throws IOException {
+    private static void writeVaeGrids(ConvVae vae, Session trained, Batches.Dataset test, PosteriorStats stats, Options o)
+            throws IOException {
         int cols = 16, pairs = 4, n = cols * pairs, pixels = ConvVae.PIXELS;
         SessionOptions so = SessionOptions.defaults().withThreads(o.threads);
         float[] images = new float[n * pixels], labels = new float[n];
@@ -233,10 +238,18 @@ final class GenerativeCommand {
             for (int i = 0; i < z.length; i++) z[i] = (float) rnd.nextGaussian();
             float[] s = sample.run(Map.of(ConvVae.Z, Tensor.of(Shape.of(64, o.latent), z))).get(ConvVae.SAMPLES).toFloatArray();
             ImageGrid.write(o.out.resolve("samples.png"), s, 64, 1, ConvVae.SIDE, ConvVae.SIDE, 8, 8, 0, 1);
+            float[] zm = new float[z.length];
+            for (int i = 0; i < z.length; i++) {
+                int d = i % o.latent;
+                zm[i] = (float) (stats.meanMu()[d] + Math.sqrt(stats.aggregateVariance(d)) * z[i]);
+            }
+            float[] m = sample.run(Map.of(ConvVae.Z, Tensor.of(Shape.of(64, o.latent), zm))).get(ConvVae.SAMPLES).toFloatArray();
+            ImageGrid.write(o.out.resolve("samples_matched.png"), m, 64, 1, ConvVae.SIDE, ConvVae.SIDE, 8, 8, 0, 1);
         }
         System.out.println("wrote " + o.out.resolve("reconstructions.png") + " (test images above their reconstructions), "
                 + o.out.resolve("posterior_samples.png") + " (the same images from z ~ q(z|x)) and "
-                + o.out.resolve("samples.png") + " (z ~ N(0, I))");
+                + o.out.resolve("samples.png") + " (z ~ N(0, I)) and " + o.out.resolve("samples_matched.png")
+                + " (z from the Gaussian fitted to the aggregate posterior)");
     }
 
     static int gan(String[] args) throws IOException {

@@ -102,7 +102,8 @@ class CliTest {
         Path out = dir.resolve("vae");
         Run r = stride("vae", "--data", data.toString(), "--epochs", "2", "--batch", "32", "--out", out.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "posterior_samples.png", "samples.png"})
+        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "posterior_samples.png", "samples.png",
+                "samples_matched.png"})
             assertTrue(Files.exists(out.resolve(f)), f + " missing; " + r.out());
         // The aggregate posterior: a row per latent dimension (16 by default) and the active-unit count.
         var row = java.util.regex.Pattern.compile("(?m)^\\s+(\\d+)\\s+(-?[0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)").matcher(r.out());
