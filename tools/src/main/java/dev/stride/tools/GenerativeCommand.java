@@ -247,7 +247,7 @@ final class GenerativeCommand {
             ImageGrid.write(o.out.resolve("samples_matched.png"), m, 64, 1, ConvVae.SIDE, ConvVae.SIDE, 8, 8, 0, 1);
         }
         System.out.println("wrote " + o.out.resolve("reconstructions.png") + " (test images above their reconstructions), "
-                + o.out.resolve("posterior_samples.png") + " (the same images from z ~ q(z|x)) and "
+                + o.out.resolve("posterior_samples.png") + " (the same images from z ~ q(z|x)), "
                 + o.out.resolve("samples.png") + " (z ~ N(0, I)) and " + o.out.resolve("samples_matched.png")
                 + " (z from the Gaussian fitted to the aggregate posterior)");
     }
