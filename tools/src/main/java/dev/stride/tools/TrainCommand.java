@@ -38,6 +38,7 @@ final class TrainCommand {
               --flip                 with --augment on IDX data: also flip left-right (Fashion-MNIST; not digits)
               --train-limit N        first N training samples only
               --out DIR              checkpoints, training.csv, loss.png, accuracy.png, model.stride (default runs/MODEL)
+              --checkpoint DIR       where checkpoint.ckpt is written at every epoch end (default: the --out directory)
               --checkpoint-every N   also checkpoint every N steps (default: every epoch only)
               --resume FILE          continue the run that wrote this checkpoint
               --early-stop N         stop after N epochs without a better test loss, keep the best weights
@@ -48,7 +49,7 @@ final class TrainCommand {
 
     static int run(String[] args) throws IOException {
         String model = null, format = "mnist", optimizer = "sgd", schedule = "cosine:0";
-        Path data = null, out = null, resume = null;
+        Path data = null, out = null, resume = null, checkpointDir = null;
         int epochs = 10, batch = 64, limit = 0, patience = 0;
         long checkpointEvery = 0, seed = 1;
         double lr = 0.01, wd = 0;
@@ -71,6 +72,7 @@ final class TrainCommand {
                     case "--flip" -> flip = true;
                     case "--train-limit" -> limit = Integer.parseInt(value(args, ++i, a));
                     case "--out" -> out = Path.of(value(args, ++i, a));
+                    case "--checkpoint" -> checkpointDir = Path.of(value(args, ++i, a));
                     case "--checkpoint-every" -> checkpointEvery = Long.parseLong(value(args, ++i, a));
                     case "--resume" -> resume = Path.of(value(args, ++i, a));
                     case "--early-stop" -> patience = Integer.parseInt(value(args, ++i, a));
@@ -123,15 +125,21 @@ final class TrainCommand {
         int stepsPerEpoch = train.size() / batch;
         TrainerConfig config = TrainerConfig.defaults().withEpochs(epochs).withBatchSize(batch).withSeed(seed)
                 .withOptimizer(optimizer(optimizer, wd)).withSchedule(schedule(schedule, lr, stepsPerEpoch, epochs))
-                .withCheckpointDir(out).withCheckpointEvery(checkpointEvery).withLogDir(out)
+                .withCheckpointDir(checkpointDir != null ? checkpointDir : out).withCheckpointEvery(checkpointEvery).withLogDir(out)
                 .withEarlyStopping(patience > 0 ? EarlyStopping.onEvalLoss(patience, 0) : EarlyStopping.off())
                 .withBackend(backend).withThreads(threads);
         System.out.printf("training %s on %s (%d train, %d test), %d epochs of %d steps, %s, schedule %s, backend %s"
                         + " (%d threads), output in %s%n", model, data, train.size(), test.size(), epochs, stepsPerEpoch,
                 config.trainSpec().optimizer(), schedule, backend, threads, out);
         var net = MODELS.get(model);
-        try (Trainer t = resume == null ? Trainer.create(net, train, test, config)
-                : Trainer.resume(net, train, test, config, resume)) {
+        Trainer trainer;
+        try {
+            trainer = resume == null ? Trainer.create(net, train, test, config) : Trainer.resume(net, train, test, config, resume);
+        } catch (IllegalArgumentException e) {         // a checkpoint of another run, or no full batch in the data
+            System.err.println("stride train: " + e.getMessage());
+            return 1;
+        }
+        try (Trainer t = trainer) {
             long start = System.nanoTime();
             Trainer.Result r = t.fit();
             double secs = (System.nanoTime() - start) / 1e9;

@@ -11,6 +11,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,9 +88,10 @@ class CliTest {
         // Extending the finished one-epoch run to two epochs resumes from its checkpoint.
         Run resumed = stride("train", "lenet5", "--data", data.toString(), "--epochs", "2", "--batch", "32",
                 "--optimizer", "adam", "--lr", "0.002", "--augment", "--out", out.toString(),
-                "--resume", out.resolve("checkpoint.ckpt").toString());
+                "--resume", out.resolve("checkpoint.ckpt").toString(), "--checkpoint", dir.resolve("ckpts").toString());
         assertEquals(0, resumed.code(), resumed.out() + resumed.err());
         assertTrue(resumed.out().contains("epoch 2/2"), resumed.out());
+        assertTrue(Files.exists(dir.resolve("ckpts").resolve("checkpoint.ckpt")), "--checkpoint DIR is where they go");
         assertTrue(!resumed.out().contains("epoch 1/2 ["), "the first epoch is not trained again: " + resumed.out());
     }
 
@@ -100,8 +102,20 @@ class CliTest {
         Path out = dir.resolve("vae");
         Run r = stride("vae", "--data", data.toString(), "--epochs", "2", "--batch", "32", "--out", out.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "samples.png"})
+        for (String f : new String[] {"vae.csv", "vae_loss.png", "reconstructions.png", "posterior_samples.png", "samples.png",
+                "samples_matched.png"})
             assertTrue(Files.exists(out.resolve(f)), f + " missing; " + r.out());
+        // The aggregate posterior: a row per latent dimension (16 by default) and the active-unit count.
+        var row = java.util.regex.Pattern.compile("(?m)^\\s+(\\d+)\\s+(-?[0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)").matcher(r.out());
+        int rows = 0, active = 0;
+        while (row.find()) {
+            rows++;
+            double varMu = Double.parseDouble(row.group(3)), s2 = Double.parseDouble(row.group(4));
+            assertEquals(varMu + s2, Double.parseDouble(row.group(5)), 2e-3, row.group());
+            if (varMu > 0.01) active++;
+        }
+        assertEquals(16, rows, r.out());
+        assertTrue(r.out().contains("active units (Var[mu] > 0.01): " + active + " of 16; over 128 images"), r.out());
         var m = java.util.regex.Pattern.compile("epoch (\\d): train -ELBO ([0-9.]+), test -ELBO ([0-9.]+)").matcher(r.out());
         double[] test = new double[2];
         for (int i = 0; i < 2; i++) {
@@ -126,6 +140,57 @@ class CliTest {
         Run bad = stride("gan", "--data", data.toString(), "--latent", "3");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unexpected argument '--latent'"), bad.err());
+    }
+
+    /**
+     * Two epochs in one go, and the same two epochs interrupted by a checkpoint every 3 iterations (in its own
+     * --checkpoint directory) and resumed: the same loss log to the last digit, the same sample grid; a checkpoint
+     * of another model is refused naming the field, a damaged one naming the file.
+     */
+    @Test
+    void ganCheckpointsAndResumesToTheSameRun(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectory(dir.resolve("data"));
+        writeMnistDir(data, 40);                      // 40 images in batches of 16: 2 iterations per epoch
+        Path whole = dir.resolve("whole"), part = dir.resolve("part"), ckpts = dir.resolve("ckpts");
+        String[] common = {"gan", "--data", data.toString(), "--batch", "16", "--threads", "2", "--seed", "4"};
+        Run r = stride(concat(common, "--epochs", "2", "--out", whole.toString()));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(Files.exists(whole.resolve("gan.ckpt")), "checkpoints go to --out by default");
+
+        r = stride(concat(common, "--epochs", "1", "--out", part.toString(), "--checkpoint", ckpts.toString(),
+                "--checkpoint-every", "3"));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(Files.exists(ckpts.resolve("gan.ckpt")) && !Files.exists(part.resolve("gan.ckpt")), r.out());
+        // Resumed with another --seed and thread count: the run keeps its checkpoint's seed; threads do not matter.
+        r = stride("gan", "--data", data.toString(), "--batch", "16", "--threads", "1", "--epochs", "2",
+                "--out", part.toString(), "--checkpoint", ckpts.toString(), "--resume", ckpts.resolve("gan.ckpt").toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("resumed from " + ckpts.resolve("gan.ckpt") + " after 2 iterations (epoch 1, batch 2 of 2)"),
+                r.out());
+        assertTrue(r.out().contains("epoch 2:") && !r.out().contains("epoch 1:"), "only epoch 2 is trained: " + r.out());
+        assertEquals(Files.readAllLines(whole.resolve("gan.csv")), Files.readAllLines(part.resolve("gan.csv")));
+        assertEquals(1 + 4, Files.readAllLines(part.resolve("gan.csv")).size());
+        assertArrayEquals(Files.readAllBytes(whole.resolve("samples.png")), Files.readAllBytes(part.resolve("samples.png")));
+
+        Run other = stride("gan", "--data", data.toString(), "--batch", "16", "--conditional", "--out", part.toString(),
+                "--resume", ckpts.resolve("gan.ckpt").toString());
+        assertEquals(1, other.code(), other.out() + other.err());
+        assertTrue(other.err().contains("classes (0: unconditional) is 0 in the checkpoint, 10 here"), other.err());
+        Path cut = dir.resolve("cut.ckpt");
+        byte[] full = Files.readAllBytes(ckpts.resolve("gan.ckpt"));
+        Files.write(cut, java.util.Arrays.copyOf(full, full.length / 2));
+        Run damaged = stride(concat(common, "--out", part.toString(), "--resume", cut.toString()));
+        assertEquals(1, damaged.code(), damaged.out() + damaged.err());
+        assertTrue(damaged.err().contains(cut.toString()) && damaged.err().contains("truncated"), damaged.err());
+        Run vae = stride("vae", "--data", data.toString(), "--resume", cut.toString());
+        assertEquals(2, vae.code());
+        assertTrue(vae.err().contains("unexpected argument '--resume'"), vae.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

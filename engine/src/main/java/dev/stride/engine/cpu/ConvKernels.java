@@ -7,7 +7,6 @@ import dev.stride.graph.op.Conv2dBackwardData;
 import dev.stride.graph.op.Conv2dBackwardFilter;
 import dev.stride.graph.op.ConvTranspose2d;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -92,7 +91,10 @@ final class ConvKernels {
         return ctx -> rt.parallelFor(channels, s.size(), share);
     }
 
-    /** The sum of len floats from float index at: four vector accumulators, then a scalar tail. */
+    /**
+     * The sum of len floats from float index at: four vector accumulators (lane-wise, in index order), added as
+     * (s0 + s1) + (s2 + s3), their lanes summed by {@link TierStableMath#sum}, then the scalar tail in order.
+     */
     static float sum(MemorySegment a, long at, long len, boolean simd) {
         long i = 0;
         float total = 0f;
@@ -107,7 +109,9 @@ final class ConvKernels {
                 s3 = s3.add(FloatVector.fromMemorySegment(S, a, b + step * 12L, NATIVE));
             }
             for (; i <= len - step; i += step) s0 = s0.add(FloatVector.fromMemorySegment(S, a, (at + i) * 4, NATIVE));
-            total = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+            // Not reduceLanes(ADD): its order differs between the interpreter and C2, so the bits would depend
+            // on the JIT tier of the thread that runs the share (and so on the thread count and the run's history).
+            total = TierStableMath.sum(s0.add(s1).add(s2.add(s3)));
         }
         for (; i < len; i++) total += a.getAtIndex(F, at + i);
         return total;

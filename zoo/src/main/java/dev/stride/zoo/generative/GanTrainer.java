@@ -1,12 +1,17 @@
 package dev.stride.zoo.generative;
 
+import dev.stride.engine.Backend;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
+import dev.stride.graph.Compiler;
 import dev.stride.graph.Optimizer;
 import dev.stride.graph.Shape;
 import dev.stride.graph.TrainSpec;
+import dev.stride.graph.io.AtomicFile;
 import dev.stride.zoo.data.Batches;
+import dev.stride.zoo.train.Checkpoint;
+import dev.stride.zoo.train.CheckpointTensors;
 import dev.stride.zoo.train.Plot;
 import dev.stride.zoo.train.Progress;
 
@@ -20,10 +25,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+
+import static dev.stride.graph.io.AtomicFile.Option.CREATE_DIRECTORIES;
+import static dev.stride.graph.io.AtomicFile.Option.READABLE_BY_ALL;
 
 /**
  * Trains a {@link Dcgan}: per batch one D step then one G step, fed the same z, with the two sessions kept in sync by
@@ -35,13 +44,27 @@ import java.util.SplittableRandom;
  * to the generator's range [-1, 1] by 2x - 1. Batches are a seeded shuffle per epoch with the ragged tail dropped;
  * z ~ N(0, I) is drawn on the host from (seed, step), and the labels of a conditional model are the real batch's.
  * Every step records both losses and the mean logits D gave the real and the fake batch.
+ *
+ * <p><b>Checkpoints.</b> With a checkpoint directory in the config, {@link #run} writes {@link #CHECKPOINT_FILE}
+ * there (atomically: a temporary file renamed over the old one) at every epoch end and every
+ * {@code checkpointEvery} iterations; {@link #checkpoint} writes one on demand. {@link #resume} opens a new trainer
+ * on one ({@link GanCheckpoint}: both networks, both optimizers' state, running statistics, the position in the
+ * data and the noise stream, the session run counters, the loss log). The resumed run takes exactly the
+ * iterations the uninterrupted run takes: on the reference backend, and on the cpu backend whatever the thread
+ * counts before and after, the same losses and the same final tensors bit for bit (GanTrainerResumeTest).
+ * The step plans are compiled for the backend that runs them.
  */
 public final class GanTrainer implements AutoCloseable {
-    public static final String CSV_FILE = "gan.csv", LOSS_PLOT = "gan_loss.png";
+    public static final String CSV_FILE = "gan.csv", LOSS_PLOT = "gan_loss.png", CHECKPOINT_FILE = "gan.ckpt";
 
-    /** Batch size, the two learning rates, the optimizer of both steps (each with its own state), seeds, threads, backend. */
+    /**
+     * Batch size, the two learning rates, the optimizer of both steps (each with its own state), the seed (weights,
+     * data order, noise), threads, backend, and where and how often {@link #run} checkpoints: {@code checkpointDir}
+     * (null: never) gets {@link #CHECKPOINT_FILE} at every epoch end and, when {@code checkpointEvery > 0}, every
+     * {@code checkpointEvery} iterations.
+     */
     public record Config(int batchSize, double lrD, double lrG, Optimizer optimizer, long seed, int threads,
-                         String backend) {
+                         String backend, Path checkpointDir, long checkpointEvery) {
         public Config {
             if (batchSize < 2) throw new IllegalArgumentException("batch norm needs a batch of at least 2, got " + batchSize);
             if (!(lrD > 0) || !(lrG > 0) || !Double.isFinite(lrD) || !Double.isFinite(lrG))
@@ -49,20 +72,46 @@ public final class GanTrainer implements AutoCloseable {
             if (optimizer == null) throw new NullPointerException("optimizer");
             if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
             if (backend == null) throw new NullPointerException("backend");
+            if (checkpointEvery < 0) throw new IllegalArgumentException("checkpointEvery must be >= 0, got " + checkpointEvery);
         }
 
-        /** DCGAN's: batch 64, lr 2e-4 for both, Adam betas (0.5, 0.999), seed 1, one thread, the reference backend. */
-        public static Config defaults() { return new Config(64, 2e-4, 2e-4, Dcgan.dcganAdam(), 1, 1, "reference"); }
+        /**
+         * DCGAN's: batch 64, lr 2e-4 for both, Adam betas (0.5, 0.999), seed 1, one thread, the reference backend;
+         * no checkpoints.
+         */
+        public static Config defaults() {
+            return new Config(64, 2e-4, 2e-4, Dcgan.dcganAdam(), 1, 1, "reference", null, 0);
+        }
 
-        public Config withBatchSize(int b) { return new Config(b, lrD, lrG, optimizer, seed, threads, backend); }
+        public Config withBatchSize(int b) {
+            return new Config(b, lrD, lrG, optimizer, seed, threads, backend, checkpointDir, checkpointEvery);
+        }
 
-        public Config withLr(double d, double g) { return new Config(batchSize, d, g, optimizer, seed, threads, backend); }
+        public Config withLr(double d, double g) {
+            return new Config(batchSize, d, g, optimizer, seed, threads, backend, checkpointDir, checkpointEvery);
+        }
 
-        public Config withSeed(long s) { return new Config(batchSize, lrD, lrG, optimizer, s, threads, backend); }
+        public Config withSeed(long s) {
+            return new Config(batchSize, lrD, lrG, optimizer, s, threads, backend, checkpointDir, checkpointEvery);
+        }
 
-        public Config withThreads(int t) { return new Config(batchSize, lrD, lrG, optimizer, seed, t, backend); }
+        public Config withThreads(int t) {
+            return new Config(batchSize, lrD, lrG, optimizer, seed, t, backend, checkpointDir, checkpointEvery);
+        }
 
-        public Config withBackend(String name) { return new Config(batchSize, lrD, lrG, optimizer, seed, threads, name); }
+        public Config withBackend(String name) {
+            return new Config(batchSize, lrD, lrG, optimizer, seed, threads, name, checkpointDir, checkpointEvery);
+        }
+
+        /** Where {@link #run} writes {@link #CHECKPOINT_FILE}; null for nowhere. */
+        public Config withCheckpointDir(Path dir) {
+            return new Config(batchSize, lrD, lrG, optimizer, seed, threads, backend, dir, checkpointEvery);
+        }
+
+        /** Iterations between checkpoints inside an epoch; 0 for epoch ends only. */
+        public Config withCheckpointEvery(long n) {
+            return new Config(batchSize, lrD, lrG, optimizer, seed, threads, backend, checkpointDir, n);
+        }
     }
 
     /**
@@ -98,9 +147,11 @@ public final class GanTrainer implements AutoCloseable {
             throw new IllegalArgumentException("the dataset of " + data.size() + " images holds no full batch of " + n);
         this.classes = model.config().classes();
         SessionOptions options = SessionOptions.defaults().withSeed(config.seed()).withThreads(config.threads());
-        this.d = open(model.discriminatorStepPlan(n, TrainSpec.of(config.optimizer())), config.backend(), options);
+        Compiler.Target target = Backend.named(config.backend()).target();     // compiled for where it runs
+        TrainSpec spec = TrainSpec.of(config.optimizer());
+        this.d = open(model.discriminatorStepPlan(n, spec, target), config.backend(), options);
         try {
-            this.g = open(model.generatorStepPlan(n, TrainSpec.of(config.optimizer())), config.backend(), options);
+            this.g = open(model.generatorStepPlan(n, spec, target), config.backend(), options);
         } catch (RuntimeException e) {
             d.close();
             throw e;
@@ -115,7 +166,7 @@ public final class GanTrainer implements AutoCloseable {
         this.oneHotT = classes > 0 ? Tensor.of(Shape.of(n, classes), oneHot) : null;
     }
 
-    /** One D step and one G step on the next batch. */
+    /** One D step and one G step on the next batch (no checkpoint: {@link #run} writes those). */
     public Step step() {
         if (order == null || batch == order.size()) {
             order = batches.epoch(epoch++);
@@ -141,18 +192,112 @@ public final class GanTrainer implements AutoCloseable {
         return s;
     }
 
-    /** {@code steps} iterations, with a progress line on {@code out} when it is not null. */
-    public List<Step> run(int steps, PrintStream out) {
+    /**
+     * {@code steps} iterations, with a progress line on {@code out} when it is not null, writing the config's
+     * checkpoints (at epoch ends and every {@code checkpointEvery} iterations) as it goes.
+     */
+    public List<Step> run(int steps, PrintStream out) throws IOException {
         Progress p = out == null ? null : new Progress(out, "gan", steps, n);
         List<Step> done = new ArrayList<>();
         for (int i = 0; i < steps; i++) {
             Step s = step();
             done.add(s);
             if (p != null) p.step(String.format(Locale.ROOT, "D %.3f G %.3f", s.dLoss(), s.gLoss()));
+            Path dir = config.checkpointDir();
+            long every = config.checkpointEvery();
+            if (dir != null && (batch == batches.count() || every > 0 && step % every == 0))
+                checkpoint(dir.resolve(CHECKPOINT_FILE));
         }
         if (p != null) p.done();
         return done;
     }
+
+    // ------------------------------------------------------------------------------------------ checkpoints
+
+    /** Everything needed to continue from here: see {@link GanCheckpoint}. */
+    public GanCheckpoint checkpointState() {
+        // Between iterations d and g hold equal copies of what they share: d's tensors, then what only g has.
+        Map<String, byte[]> tensors = new LinkedHashMap<>(d.snapshot().tensors());
+        g.snapshot().tensors().forEach(tensors::putIfAbsent);
+        Map<String, Checkpoint.Entry> state = new LinkedHashMap<>();
+        tensors.forEach((name, bytes) -> state.put(name, new Checkpoint.Entry(graphHolding(name).value(name).shape().dims(), bytes)));
+        return new GanCheckpoint(model.config(), n, config.seed(), config.lrD(), config.lrG(), config.optimizer().toString(),
+                batches.count(), step, epoch, batch, d.step(), g.step(), log, state);
+    }
+
+    /** Writes {@link #checkpointState} to {@code file}, atomically. */
+    public void checkpoint(Path file) throws IOException { checkpointState().save(file); }
+
+    /**
+     * Continues the run that wrote {@code checkpoint}: the model, data and config must be those of that run, except
+     * for the threads, the backend (another backend continues the run, not bit for bit) and the checkpoint settings;
+     * the seed is the checkpoint's. Checked, each mismatch an error naming the file and the field: the model's
+     * geometry and dtype, batch size, learning rates, optimizer, batches per epoch, and every tensor's name and shape.
+     */
+    public static GanTrainer resume(Dcgan model, Batches.Dataset data, Config config, Path checkpoint) throws IOException {
+        GanCheckpoint ck = GanCheckpoint.load(checkpoint);
+        String where = "checkpoint " + checkpoint + " does not fit this trainer: ";
+        Dcgan.Config m = model.config(), c = ck.model();
+        mustMatch(where, "the model's dtype", c.dtype(), m.dtype());
+        mustMatch(where, "nz (latent size)", c.nz(), m.nz());
+        mustMatch(where, "ngf (generator width)", c.ngf(), m.ngf());
+        mustMatch(where, "ndf (discriminator width)", c.ndf(), m.ndf());
+        mustMatch(where, "classes (0: unconditional)", c.classes(), m.classes());
+        mustMatch(where, "image side", c.side(), m.side());
+        mustMatch(where, "image channels", c.channels(), m.channels());
+        mustMatch(where, "batch size", ck.batchSize(), config.batchSize());
+        mustMatch(where, "discriminator learning rate", ck.lrD(), config.lrD());
+        mustMatch(where, "generator learning rate", ck.lrG(), config.lrG());
+        mustMatch(where, "optimizer", ck.optimizer(), config.optimizer().toString());
+        GanTrainer t = new GanTrainer(model, data, config.withSeed(ck.seed()));
+        try {
+            t.restore(ck, where);
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    private static void mustMatch(String where, String field, Object stored, Object wanted) {
+        if (!stored.equals(wanted))
+            throw new IllegalArgumentException(where + field + " is " + stored + " in the checkpoint, " + wanted + " here");
+    }
+
+    private void restore(GanCheckpoint ck, String where) {
+        mustMatch(where, "batches per epoch (of " + data.size() + " images here)", ck.batchesPerEpoch(), batches.count());
+        var graphs = new dev.stride.graph.Graph[] {d.plan().graph(), g.plan().graph()};
+        Map<String, byte[]> state = CheckpointTensors.check(ck.state(), where, "state", graphs);
+        CheckpointTensors.requireComplete(state.keySet(), where, graphs);
+        CheckpointTensors.restore(d, state);
+        CheckpointTensors.restore(g, state);
+        d.setStep(ck.dSessionStep());
+        g.setStep(ck.gSessionStep());
+        step = ck.step();
+        epoch = ck.epoch();
+        batch = ck.batch();
+        order = epoch == 0 ? null : batches.epoch(epoch - 1);     // step() draws epoch e's order as batches.epoch(e - 1)
+        log.clear();
+        log.addAll(ck.log());
+    }
+
+    private dev.stride.graph.Graph graphHolding(String name) {
+        return d.plan().graph().has(name) ? d.plan().graph() : g.plan().graph();
+    }
+
+    /** Iterations done. */
+    public long steps() { return step; }
+
+    /** The epoch in progress, 1-based (0 before the first iteration); complete when {@link #batchInEpoch} = batches per epoch. */
+    public int epoch() { return epoch; }
+
+    /** Batches of the epoch in progress done so far. */
+    public int batchInEpoch() { return batch; }
+
+    /** Full batches in one pass over the data (a ragged tail is dropped). */
+    public int batchesPerEpoch() { return batches.count(); }
+
+    public Config config() { return config; }
 
     public List<Step> log() { return Collections.unmodifiableList(log); }
 
@@ -162,14 +307,13 @@ public final class GanTrainer implements AutoCloseable {
     /** The G-step session: the one to copy a generator from, running statistics included. */
     public Session generatorSession() { return g; }
 
-    /** {@code step,epoch,d_loss,g_loss,d_real_logit,d_fake_logit}, one line per iteration. */
+    /** {@code step,epoch,d_loss,g_loss,d_real_logit,d_fake_logit}, one line per iteration; written atomically. */
     public void writeCsv(Path file) throws IOException {
         StringBuilder sb = new StringBuilder("step,epoch,d_loss,g_loss,d_real_logit,d_fake_logit\n");
         for (Step s : log)
             sb.append(String.format(Locale.ROOT, "%d,%d,%.6g,%.6g,%.6g,%.6g%n", s.step(), s.epoch(), s.dLoss(),
                     s.gLoss(), s.realLogit(), s.fakeLogit()));
-        createParent(file);
-        Files.writeString(file, sb, StandardCharsets.UTF_8);
+        AtomicFile.write(file, sb.toString().getBytes(StandardCharsets.UTF_8), CREATE_DIRECTORIES, READABLE_BY_ALL);
     }
 
     /** Both losses per iteration as a line chart. */

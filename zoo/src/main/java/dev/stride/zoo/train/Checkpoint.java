@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,7 @@ import static dev.stride.graph.io.AtomicFile.Option.READABLE_BY_ALL;
  * i32 bestEpoch; i32 epochsWithoutImprovement; i32 count + steps (i64 step, i32 epoch, f64 lr, f64 loss);
  * i32 count + epochs (i32 epoch, i64 lastStep, f64 trainLoss, f64 evalLoss, f64 accuracy, f64 topKAccuracy);
  * then two tensor sets, the state and the best state (possibly empty), each i32 count + (str name,
- * i32 rank + i32 dims, bytes data in the dtype).
+ * i32 rank + i32 dims, bytes data in the dtype), as {@link CheckpointTensors} stores every checkpoint's tensors.
  *
  * <p>Reading trusts nothing the checksum lets through: every count is checked against the bytes that remain
  * before anything is allocated for it, and every failure is a {@link CheckpointFormatException} naming the file.
@@ -98,8 +97,8 @@ public record Checkpoint(DType dtype, int batchSize, int batchesPerEpoch, long d
         for (TrainingLog.Epoch e : epochs)
             body.i32(e.epoch()).i64(e.lastStep()).f64(e.trainLoss()).f64(e.evalLoss())
                     .f64(e.accuracy()).f64(e.topKAccuracy());
-        tensors(body, state);
-        tensors(body, bestState);
+        CheckpointTensors.write(body, state);
+        CheckpointTensors.write(body, bestState);
         if (body.bodyLength() != size) throw new AssertionError("checkpoint body size miscounted");
         return FRAME.toBytes(body);
     }
@@ -107,7 +106,7 @@ public record Checkpoint(DType dtype, int batchSize, int batchesPerEpoch, long d
     private long bodySize() {
         long n = strSize(dtype.name()) + 4 + 4 + 8 + 4 + 8 + 8 + 4 + 4 + 1 + 8 + strSize(metric.name()) + 8 + 4 + 4;
         n += 4 + 28L * steps.size() + 4 + 44L * epochs.size();
-        n += tensorsSize(state) + tensorsSize(bestState);
+        n += CheckpointTensors.size(state) + CheckpointTensors.size(bestState);
         if (n > MAX_FILE_BYTES - HEADER_BYTES)
             throw new IllegalArgumentException("checkpoint of " + n + " bytes is larger than one file can hold ("
                     + MAX_FILE_BYTES + ")");
@@ -115,21 +114,6 @@ public record Checkpoint(DType dtype, int batchSize, int batchesPerEpoch, long d
     }
 
     private static long strSize(String s) { return 4 + s.getBytes(StandardCharsets.UTF_8).length; }
-
-    private static long tensorsSize(Map<String, Entry> m) {
-        long n = 4;
-        for (var e : m.entrySet()) n += strSize(e.getKey()) + 4 + 4L * e.getValue().dims.length + 4 + e.getValue().data().length;
-        return n;
-    }
-
-    private static void tensors(BodyWriter b, Map<String, Entry> m) {
-        b.i32(m.size());
-        for (var e : m.entrySet()) {
-            b.str(e.getKey());
-            b.ints(e.getValue().dims);
-            b.bytes(e.getValue().data());
-        }
-    }
 
     // ----------------------------------------------------------------------------------------------- read
 
@@ -176,32 +160,10 @@ public record Checkpoint(DType dtype, int batchSize, int batchesPerEpoch, long d
         if (steps.size() != globalStep)
             throw in.fail("the log has " + steps.size() + " steps, the global step is " + globalStep);
 
-        Map<String, Entry> state = tensors(in, "state", dtype);
-        Map<String, Entry> best = tensors(in, "best state", dtype);
+        Map<String, Entry> state = CheckpointTensors.read(in, "state", dtype);
+        Map<String, Entry> best = CheckpointTensors.read(in, "best state", dtype);
         in.end();
         return new Checkpoint(dtype, batchSize, batchesPerEpoch, dataSeed, topK, sessionStep, globalStep, epoch, batch,
                 stoppedEarly, runningLoss, metric, tracker, steps, epochs, state, best);
-    }
-
-    private static Map<String, Entry> tensors(BodyReader<CheckpointFormatException> in, String what, DType dtype)
-            throws CheckpointFormatException {
-        int n = in.count(what + " tensor", 12);
-        Map<String, Entry> m = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-            String name = in.str(what + " tensor name");
-            int[] dims = in.ints("rank of " + what + " tensor '" + name + "'");
-            long elements = 1;
-            for (int d : dims) {
-                if (d < 0) throw in.fail(what + " tensor '" + name + "' has negative dimension " + d);
-                elements = d == 0 || elements == 0 ? 0 : Math.min(elements * d, Integer.MAX_VALUE);
-            }
-            int at = in.position();
-            byte[] data = in.bytes("data of " + what + " tensor '" + name + "'");
-            if (data.length != elements * dtype.bytes)
-                throw in.fail(what + " tensor '" + name + "' " + Arrays.toString(dims) + " at offset " + at + " has "
-                        + data.length + " bytes; in " + dtype + " it needs " + elements * dtype.bytes);
-            if (m.put(name, new Entry(dims, data)) != null) throw in.fail(what + " tensor '" + name + "' is stored twice");
-        }
-        return m;
     }
 }

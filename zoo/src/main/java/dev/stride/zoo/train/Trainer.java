@@ -3,8 +3,6 @@ package dev.stride.zoo.train;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
-import dev.stride.graph.Compiler;
-import dev.stride.graph.DType;
 import dev.stride.graph.GraphBuilder;
 import dev.stride.graph.Plan;
 import dev.stride.graph.Shape;
@@ -14,14 +12,10 @@ import dev.stride.zoo.data.Batches;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.BiFunction;
 
 /**
@@ -38,7 +32,8 @@ import java.util.function.BiFunction;
  *
  * <p>A checkpoint holds everything that decides what happens next, so a run resumed from it with
  * {@link #resume} takes the same steps with the same data, learning rates and random streams as the run that wrote
- * it: on the reference backend its losses and final weights are bit for bit those of an uninterrupted run.
+ * it: on the reference backend, and on the cpu backend whatever the thread counts before and after, its losses,
+ * evaluations and final weights are bit for bit those of an uninterrupted run (TrainerResumeTest).
  *
  * <pre>{@code
  * try (Trainer t = Trainer.create(LeNet5::logits, train, test, config)) {
@@ -165,13 +160,10 @@ public final class Trainer implements AutoCloseable {
         if (ck.batchesPerEpoch() != batchesPerEpoch)
             throw new IllegalArgumentException(where + "it has " + ck.batchesPerEpoch() + " batches per epoch, this training set "
                     + "of " + train.size() + " samples gives " + batchesPerEpoch);
-        Map<String, byte[]> state = check(ck.state(), where, "state");
-        if (state.size() != trainPlan.graph().persistent().size()) {
-            Set<String> missing = new HashSet<>();
-            for (Value v : trainPlan.graph().persistent()) if (!state.containsKey(v.name())) missing.add(v.name());
-            throw new IllegalArgumentException(where + "it lacks " + missing);
-        }
-        Map<String, byte[]> bestState = ck.bestState().isEmpty() ? null : check(ck.bestState(), where, "best state");
+        Map<String, byte[]> state = CheckpointTensors.check(ck.state(), where, "state", trainPlan.graph());
+        CheckpointTensors.requireComplete(state.keySet(), where, trainPlan.graph());
+        Map<String, byte[]> bestState = ck.bestState().isEmpty() ? null
+                : CheckpointTensors.check(ck.bestState(), where, "best state", trainPlan.graph());
         write(state);
         session.setStep(ck.sessionStep());
         globalStep = ck.globalStep();
@@ -184,32 +176,8 @@ public final class Trainer implements AutoCloseable {
         log = new TrainingLog(ck.topK(), ck.steps(), ck.epochs());
     }
 
-    /** The entries as byte arrays, after checking that each is a persistent tensor of the training plan, same shape. */
-    private Map<String, byte[]> check(Map<String, Checkpoint.Entry> entries, String where, String what) {
-        Map<String, byte[]> out = new LinkedHashMap<>();
-        for (var e : entries.entrySet()) {
-            String name = e.getKey();
-            if (!trainPlan.graph().has(name) || !trainPlan.graph().value(name).persistent())
-                throw new IllegalArgumentException(where + "its " + what + " has '" + name
-                        + "', which is not a parameter or state of the model");
-            Shape shape = trainPlan.graph().value(name).shape();
-            if (!Arrays.equals(shape.dims(), e.getValue().dims()))
-                throw new IllegalArgumentException(where + "its " + what + " has '" + name + "' "
-                        + Arrays.toString(e.getValue().dims()) + ", the model has " + shape);
-            out.put(name, e.getValue().data());
-        }
-        return out;
-    }
-
     /** Overwrites the training session's persistent tensors with {@code values} (bytes in the plan's dtype). */
-    private void write(Map<String, byte[]> values) {
-        DType dtype = trainPlan.graph().dtype();
-        for (var e : values.entrySet()) {
-            Tensor t = Tensor.zeros(dtype, trainPlan.graph().value(e.getKey()).shape());
-            MemorySegment.copy(MemorySegment.ofArray(e.getValue()), 0, t.segment(), 0, e.getValue().length);
-            session.set(e.getKey(), t);
-        }
-    }
+    private void write(Map<String, byte[]> values) { CheckpointTensors.restore(session, values); }
 
     // ---------------------------------------------------------------------------------------------- train
 
@@ -331,9 +299,7 @@ public final class Trainer implements AutoCloseable {
     public void checkpoint(Path file) throws IOException { checkpointState().save(file); }
 
     private Map<String, Checkpoint.Entry> entries(Map<String, byte[]> values) {
-        Map<String, Checkpoint.Entry> m = new LinkedHashMap<>();
-        values.forEach((name, data) -> m.put(name, new Checkpoint.Entry(trainPlan.graph().value(name).shape().dims(), data)));
-        return m;
+        return CheckpointTensors.entries(trainPlan.graph(), values);
     }
 
     /** Writes {@link #CSV_FILE}, {@link #LOSS_PLOT} and {@link #ACCURACY_PLOT} into {@code dir}, each atomically. */

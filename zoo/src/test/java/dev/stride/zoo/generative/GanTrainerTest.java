@@ -60,7 +60,7 @@ class GanTrainerTest {
     }
 
     @Test
-    void theSameSeedGivesTheSameRun() {
+    void theSameSeedGivesTheSameRun() throws IOException {
         double[] a, b;
         try (var t = new GanTrainer(DcganTest.SMALL, new GeneratedDigits(32, 5), CONFIG)) {
             a = t.run(3, null).stream().mapToDouble(GanTrainer.Step::gLoss).toArray();

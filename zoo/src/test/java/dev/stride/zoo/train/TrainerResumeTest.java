@@ -151,6 +151,47 @@ class TrainerResumeTest {
     }
 
     /**
+     * The same on the cpu backend, whose kernels give the same bits for any thread count: a checkpoint written by a
+     * 2-thread run and resumed on 1 thread, and one written on 1 thread and resumed on 2, both end exactly where the
+     * uninterrupted 1-thread cpu run does (and the convolution really ran a cpu kernel, not the reference fallback).
+     */
+    @Test
+    void onTheCpuBackendResumedRunsEqualTheUninterruptedOneForAnyThreadCount(@TempDir Path dir) throws IOException {
+        TrainerConfig cpu = config().withBackend("cpu");
+        double[] losses;
+        List<TrainingLog.Epoch> epochs;
+        Map<String, byte[]> end;
+        try (Trainer t = Trainer.create(TrainerResumeTest::tiny, TRAIN, TEST, cpu.withThreads(1))) {
+            t.fit();
+            losses = t.log().losses();
+            epochs = t.log().epochs();
+            end = tensors(t);
+            var conv = t.trainingPlan().graph().nodes().stream().filter(n -> n.op().kind().equals("Conv2d")).findFirst();
+            assertTrue(conv.isPresent());
+            assertFalse(t.session().algorithm(conv.get().id()).equals("reference"), "conv ran on the reference kernel");
+        }
+        assertEquals(16, losses.length);
+        assertFalse(Arrays.equals(reference.losses(), losses), "the cpu run should not be the reference run");
+        for (int[] c : new int[][] {{5, 2, 1}, {11, 1, 2}}) {
+            int k = c[0];
+            Path file = dir.resolve("cpu" + k + ".ckpt");
+            try (Trainer t = Trainer.create(TrainerResumeTest::tiny, TRAIN, TEST, cpu.withThreads(c[1]))) {
+                t.run(k);
+                t.checkpoint(file);
+            }
+            try (Trainer t = Trainer.resume(TrainerResumeTest::tiny, TRAIN, TEST, cpu.withThreads(c[2]), file)) {
+                t.fit();
+                String what = "cpu, " + c[1] + " thread(s) for " + k + " steps, then " + c[2];
+                assertArrayEquals(losses, t.log().losses(), what + ": per-step losses");
+                assertEquals(epochs, t.log().epochs(), what + ": evaluations");
+                Map<String, byte[]> got = tensors(t);
+                assertEquals(end.keySet(), got.keySet());
+                for (String name : got.keySet()) assertArrayEquals(end.get(name), got.get(name), what + ": bytes of " + name);
+            }
+        }
+    }
+
+    /**
      * Negative controls: the comparison above is sensitive to exactly what the checkpoint restores. Resuming with
      * the session's run counter or Adam's step count reset gives different losses.
      */
