@@ -10,19 +10,22 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code ""} or {@value #CUDNN}: cuDNN, the engine configuration chosen by its heuristics (mode A) when the
  *       session loads; on the emulated device, the direct kernel;
- *   <li>{@code cudnn:engine=<global index>;knobs=<type>:<value>,...;for=<GPU>,cudnn <version>}: that engine
- *       configuration, measured fastest by {@link CudnnAutotuner} on that GPU with that cuDNN, reused when the
- *       session runs on the same GPU and cuDNN, chosen again by the heuristics (with a notice) otherwise. The entry
- *       names the GPU because a kernel sees its node's entry, not the plan's target facts;
+ *   <li>{@code cudnn:engine=<global index>;knobs=<type>:<value>,...[;fused=bias];for=<GPU>,cudnn <version>}:
+ *       that engine configuration, measured fastest by {@link CudnnAutotuner} on that GPU with that cuDNN, reused
+ *       when the session runs on the same GPU and cuDNN, chosen again by the heuristics (with a notice) otherwise.
+ *       {@code fused=bias}: the engine runs the convolution and its bias add as one cuDNN graph (a pointwise add
+ *       node); otherwise a bias is added by a kernel after it. The entry names the GPU because a kernel sees its
+ *       node's entry, not the plan's target facts;
  *   <li>{@value #DIRECT}: the portable direct kernel (conv.cu), always; a session also reports it where cuDNN
  *       refused the configuration.
  * </ul>
  * Knob types and values are cuDNN's own numbers ({@code cudnnBackendKnobType_t}), in the order cuDNN lists them.
  *
- * @param engine  the engine's global index, -1 for the heuristic and direct entries
- * @param tunedOn the GPU and cuDNN version the engine was measured on ("NVIDIA H100 80GB HBM3,cudnn 9.24.0"), or ""
+ * @param engine    the engine's global index, -1 for the heuristic and direct entries
+ * @param fusedBias the engine's graph adds the bias (a forward convolution with a bias input)
+ * @param tunedOn   the GPU and cuDNN version the engine was measured on ("NVIDIA H100 80GB HBM3,cudnn 9.24.0"), or ""
  */
-public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, String tunedOn) {
+public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fusedBias, String tunedOn) {
     public static final String CUDNN = "cudnn";
     public static final String DIRECT = "direct";
     private static final String ENGINE_PREFIX = "cudnn:engine=";
@@ -37,12 +40,15 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, String tun
         if (tunedOn.contains(";")) throw new IllegalArgumentException("';' in the tuning target '" + tunedOn + "'");
     }
 
-    public static final ConvAlgorithm HEURISTIC = new ConvAlgorithm(Kind.HEURISTIC, -1, List.of(), "");
-    public static final ConvAlgorithm DIRECT_KERNEL = new ConvAlgorithm(Kind.DIRECT, -1, List.of(), "");
+    public static final ConvAlgorithm HEURISTIC = new ConvAlgorithm(Kind.HEURISTIC, -1, List.of(), false, "");
+    public static final ConvAlgorithm DIRECT_KERNEL = new ConvAlgorithm(Kind.DIRECT, -1, List.of(), false, "");
 
-    public static ConvAlgorithm engine(long engine, List<Knob> knobs, String tunedOn) {
-        return new ConvAlgorithm(Kind.ENGINE, engine, knobs, tunedOn);
+    public static ConvAlgorithm engine(long engine, List<Knob> knobs, boolean fusedBias, String tunedOn) {
+        return new ConvAlgorithm(Kind.ENGINE, engine, knobs, fusedBias, tunedOn);
     }
+
+    /** The same engine configuration, recorded as measured on {@code machine}. */
+    public ConvAlgorithm on(String machine) { return new ConvAlgorithm(kind, engine, knobs, fusedBias, machine); }
 
     /** The plan entry. */
     public String entry() {
@@ -55,6 +61,7 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, String tun
                     if (i > 0) s.append(',');
                     s.append(knobs.get(i).type()).append(':').append(knobs.get(i).value());
                 }
+                if (fusedBias) s.append(";fused=bias");
                 if (!tunedOn.isEmpty()) s.append(";for=").append(tunedOn);
                 yield s.toString();
             }
@@ -91,13 +98,14 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, String tun
                     knobs.add(new Knob(Integer.parseInt(kv.substring(0, colon)), Long.parseLong(kv.substring(colon + 1))));
                 }
             }
+            int at = 2;
+            boolean fusedBias = at < parts.length && parts[at].equals("fused=bias");
+            if (fusedBias) at++;
             String tunedOn = "";
-            if (parts.length > 2) {
-                if (parts.length > 3 || !parts[2].startsWith("for="))
-                    throw new IllegalArgumentException("unexpected '" + String.join(";", List.of(parts).subList(2, parts.length)) + "'");
-                tunedOn = parts[2].substring("for=".length());
-            }
-            return engine(engine, knobs, tunedOn);
+            if (at < parts.length && parts[at].startsWith("for=")) tunedOn = parts[at++].substring("for=".length());
+            if (at < parts.length)
+                throw new IllegalArgumentException("unexpected '" + String.join(";", List.of(parts).subList(at, parts.length)) + "'");
+            return engine(engine, knobs, fusedBias, tunedOn);
         } catch (IllegalArgumentException ex) {
             throw new IllegalArgumentException("malformed cuDNN engine entry '" + entry + "': " + ex.getMessage(), ex);
         }

@@ -154,6 +154,12 @@ final class CudnnConvGraph implements AutoCloseable {
         return op.finish();
     }
 
+    /** Keeps {@code d} alive as long as the graph (engines and knob choices made for it); closed with it. */
+    CudnnDescriptor own(CudnnDescriptor d) {
+        owned.add(d);
+        return d;
+    }
+
     /** The unique ids the variant pack binds, in this order: x, w, y, then the bias when fused. */
     long[] uids() { return fusedBias ? new long[] {X, W, Y, BIAS} : new long[] {X, W, Y}; }
 

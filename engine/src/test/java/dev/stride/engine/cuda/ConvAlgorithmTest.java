@@ -23,11 +23,11 @@ class ConvAlgorithmTest {
     @Property(tries = 200)
     void engineEntriesRoundTrip(@ForAll @LongRange(min = 0, max = 100_000) long engine,
                                 @ForAll @IntRange(min = 0, max = 6) int knobCount, @ForAll long seed,
-                                @ForAll boolean withMachine) {
+                                @ForAll boolean withMachine, @ForAll boolean fusedBias) {
         SplittableRandom r = new SplittableRandom(seed);
         List<ConvAlgorithm.Knob> knobs = new ArrayList<>();
         for (int i = 0; i < knobCount; i++) knobs.add(new ConvAlgorithm.Knob(r.nextInt(50), r.nextLong(-3, 1 << 20)));
-        ConvAlgorithm a = ConvAlgorithm.engine(engine, knobs, withMachine ? H100 : "");
+        ConvAlgorithm a = ConvAlgorithm.engine(engine, knobs, fusedBias, withMachine ? H100 : "");
         String entry = a.entry();
         assertTrue(entry.startsWith("cudnn:engine=" + engine + ";knobs="), entry);
         assertEquals(a, ConvAlgorithm.parse(entry));
@@ -36,9 +36,11 @@ class ConvAlgorithmTest {
 
     @Test
     void theWrittenFormIsReadable() {
-        var a = ConvAlgorithm.engine(28, List.of(new ConvAlgorithm.Knob(2, 3), new ConvAlgorithm.Knob(3, 0)), H100);
+        var a = ConvAlgorithm.engine(28, List.of(new ConvAlgorithm.Knob(2, 3), new ConvAlgorithm.Knob(3, 0)), false, H100);
         assertEquals("cudnn:engine=28;knobs=2:3,3:0;for=NVIDIA H100 80GB HBM3,cudnn 9.24.0", a.entry());
-        assertEquals("cudnn:engine=0;knobs=", ConvAlgorithm.engine(0, List.of(), "").entry());
+        assertEquals("cudnn:engine=0;knobs=", ConvAlgorithm.engine(0, List.of(), false, "").entry());
+        assertEquals("cudnn:engine=5;knobs=17:64;fused=bias;for=" + H100,
+                ConvAlgorithm.engine(5, List.of(new ConvAlgorithm.Knob(17, 64)), true, "").on(H100).entry());
     }
 
     @Test
@@ -65,13 +67,16 @@ class ConvAlgorithmTest {
         assertTrue(negative.getMessage().contains("negative engine index -1"), negative.getMessage());
         var extra = assertThrows(IllegalArgumentException.class,
                 () -> ConvAlgorithm.parse("cudnn:engine=1;knobs=;for=x;y"));
-        assertTrue(extra.getMessage().endsWith("unexpected 'for=x;y'"), extra.getMessage());
+        assertTrue(extra.getMessage().endsWith("unexpected 'y'"), extra.getMessage());
+        var order = assertThrows(IllegalArgumentException.class,
+                () -> ConvAlgorithm.parse("cudnn:engine=1;knobs=;for=x;fused=bias"));
+        assertTrue(order.getMessage().endsWith("unexpected 'fused=bias'"), order.getMessage());
     }
 
     /** A tuned engine is reused on the machine it was measured on only; heuristic entries anywhere. */
     @Test
     void tunedEnginesAreReusedOnlyOnTheirMachine() {
-        var tuned = ConvAlgorithm.engine(28, List.of(new ConvAlgorithm.Knob(2, 3)), H100);
+        var tuned = ConvAlgorithm.engine(28, List.of(new ConvAlgorithm.Knob(2, 3)), false, H100);
         assertNull(tuned.mismatch(H100));
         String otherGpu = ConvAlgorithm.machine("NVIDIA A100-SXM4-40GB", "9.24.0");
         assertEquals("cuDNN engine 28 was tuned on NVIDIA H100 80GB HBM3,cudnn 9.24.0; this session runs on"
@@ -79,7 +84,7 @@ class ConvAlgorithmTest {
                 + " CudnnAutotuner for the fastest)", tuned.mismatch(otherGpu));
         String otherCudnn = ConvAlgorithm.machine("NVIDIA H100 80GB HBM3", "9.10.2");
         assertTrue(tuned.mismatch(otherCudnn).contains("this session runs on NVIDIA H100 80GB HBM3,cudnn 9.10.2"));
-        assertTrue(ConvAlgorithm.engine(28, List.of(), "").mismatch(H100).contains("tuned on an unrecorded machine"));
+        assertTrue(ConvAlgorithm.engine(28, List.of(), false, "").mismatch(H100).contains("tuned on an unrecorded machine"));
         assertNull(ConvAlgorithm.HEURISTIC.mismatch(otherGpu));
         assertNull(ConvAlgorithm.DIRECT_KERNEL.mismatch(otherGpu));
     }

@@ -74,6 +74,42 @@ class CudnnGraphTest {
         assertTrue(e.getMessage().startsWith("cudnnBackendFinalize"), e.getMessage());
     }
 
+    /**
+     * The first half of rebuilding a tuned entry works without a device: the engines of a graph by global index,
+     * with the knob types each accepts. A knob the engine does not have is refused before cuDNN sees it, an index
+     * past the graph's engines by cuDNN. (Finalizing the configuration needs a device's properties.)
+     */
+    @Test
+    void enginesOfAGraphByIndexWithTheirKnobs() {
+        CudnnLibrary.assume();
+        ConvCase k = ConvCase.draw(7);
+        try (CudnnConvGraph g = CudnnConvGraph.build(problem(k, ConvProblem.Pass.FORWARD), false, false, 16,
+                MemorySegment.NULL)) {
+            long count = g.graph.getLong(dev.stride.cuda.cudnn.Cudnn.CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT());
+            assertTrue(count > 0, "engines: " + count);
+            int found = 0;
+            long withKnobs = -1;
+            for (long i = 0; i < count; i++) {
+                try (CudnnDescriptor e = CudnnEngines.engine(g, i)) {
+                    found++;
+                    var types = CudnnEngines.knobTypes(e);
+                    for (int t : types)
+                        assertTrue(t >= 0 && t < dev.stride.cuda.cudnn.Cudnn.CUDNN_KNOB_TYPE_COUNTS(), "knob type " + t);
+                    if (!types.isEmpty() && withKnobs < 0) withKnobs = i;
+                } catch (CudnnDescriptor.CudnnException notForThisGraph) {
+                    assertTrue(notForThisGraph.getMessage().contains("CUDNN_STATUS_NOT_SUPPORTED"), notForThisGraph.getMessage());
+                }
+            }
+            assertTrue(found > 0, "no engine of " + count + " finalized");
+            assertTrue(withKnobs >= 0, "no engine with knobs");
+            var bogus = ConvAlgorithm.engine(withKnobs, java.util.List.of(new ConvAlgorithm.Knob(999, 1)), false, "");
+            var e = assertThrows(IllegalArgumentException.class, () -> CudnnEngines.config(g, bogus));
+            assertTrue(e.getMessage().startsWith("cuDNN engine " + withKnobs + " has no knob of type 999"), e.getMessage());
+            var past = assertThrows(CudnnDescriptor.CudnnException.class, () -> CudnnEngines.engine(g, count + 1000).close());
+            assertTrue(past.getMessage().contains("CUDNN_STATUS_NOT_SUPPORTED"), past.getMessage());
+        }
+    }
+
     @Test
     void fusionIsForwardOnly() {
         ConvCase k = ConvCase.draw(1);
