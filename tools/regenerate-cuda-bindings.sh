@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Regenerates the jextract bindings in native-bindings/src/main/java/dev/stride/cuda/{cudart,cublas,cudnn,driver}
-# from a jextract you supply and the CUDA 13 / cuBLAS 13 / cuDNN 9 headers. The filters (what is bound) are the
+# Regenerates the jextract bindings in native-bindings/src/main/java/dev/stride/cuda/{cudart,cublas,cudnn,driver,nvrtc}
+# from a jextract you supply and the CUDA 13 / cuBLAS 13 / cuDNN 9 / NVRTC 13 headers. The filters (what is bound) are the
 # committed argument files native-bindings/jextract/*.args; this script only adds the include paths, the target
 # package and the header class name, so the same jextract and headers give the same sources byte for byte.
 #
 # Usage:
-#   tools/regenerate-cuda-bindings.sh --jextract PATH --cuda-include DIR [--cublas-include DIR] --cudnn-include DIR [--check]
-# or the same through the environment: JEXTRACT, CUDA_INCLUDE, CUBLAS_INCLUDE, CUDNN_INCLUDE.
+#   tools/regenerate-cuda-bindings.sh --jextract PATH --cuda-include DIR [--cublas-include DIR] [--nvrtc-include DIR]
+#       --cudnn-include DIR [--check]
+# or the same through the environment: JEXTRACT, CUDA_INCLUDE, CUBLAS_INCLUDE, NVRTC_INCLUDE, CUDNN_INCLUDE.
 #
 #   JEXTRACT        the jextract launcher (bin/jextract of a jextract build for JDK 25)
 #   CUDA_INCLUDE    CUDA 13 runtime headers: cuda_runtime_api.h and cuda.h (pip: nvidia-cuda-runtime), crt/host_defines.h
 #                   (pip: nvidia-cuda-crt) and nv/target (pip: nvidia-cuda-cccl). A toolkit's include/ has all of them.
 #   CUBLAS_INCLUDE  cuBLAS 13 headers: cublas_v2.h, cublas_api.h (pip: nvidia-cublas). Default: CUDA_INCLUDE.
+#   NVRTC_INCLUDE   NVRTC 13 header: nvrtc.h (pip: nvidia-cuda-nvrtc). Default: CUDA_INCLUDE.
 #   CUDNN_INCLUDE   cuDNN 9 headers: cudnn_graph.h, cudnn_version.h (pip: nvidia-cudnn-cu13).
 #   --check         generate into a temporary folder and compare with the committed sources; change nothing.
 #
 # With the pip wheels, the headers are at <site-packages>/nvidia/cu13/include (runtime, crt, cccl and cuBLAS share it)
-# and <site-packages>/nvidia/cudnn/include. Signatures and enum values are pinned to these majors (no struct is
+# (NVRTC too) and <site-packages>/nvidia/cudnn/include. Signatures and enum values are pinned to these majors (no struct is
 # bound, so no layout depends on a minor version): the script refuses other CUDA, cuBLAS or cuDNN majors, because
 # the committed code and the library locator assume them.
 set -euo pipefail
@@ -24,7 +26,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ARGS_DIR="$REPO/native-bindings/jextract"
 SRC_DIR="$REPO/native-bindings/src/main/java"
-PACKAGES=(cudart cublas cudnn driver)
+PACKAGES=(cudart cublas cudnn driver nvrtc)
 CUDA_MAJOR=13 CUBLAS_MAJOR=13 CUDNN_MAJOR=9
 
 CHECK=0
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --jextract) JEXTRACT=$2; shift 2 ;;
     --cuda-include) CUDA_INCLUDE=$2; shift 2 ;;
     --cublas-include) CUBLAS_INCLUDE=$2; shift 2 ;;
+    --nvrtc-include) NVRTC_INCLUDE=$2; shift 2 ;;
     --cudnn-include) CUDNN_INCLUDE=$2; shift 2 ;;
     --check) CHECK=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 CUBLAS_INCLUDE=${CUBLAS_INCLUDE:-${CUDA_INCLUDE:-}}
+NVRTC_INCLUDE=${NVRTC_INCLUDE:-${CUDA_INCLUDE:-}}
 
 # Every missing input is reported, not just the first one.
 missing=()
@@ -64,6 +68,11 @@ if [ -z "${CUBLAS_INCLUDE:-}" ]; then
 else
   need_file "CUBLAS_INCLUDE (pip: nvidia-cublas)" "$CUBLAS_INCLUDE/cublas_v2.h"
   need_file "CUBLAS_INCLUDE (pip: nvidia-cublas)" "$CUBLAS_INCLUDE/cublas_api.h"
+fi
+if [ -z "${NVRTC_INCLUDE:-}" ]; then
+  missing+=("NVRTC_INCLUDE (--nvrtc-include): the NVRTC $CUDA_MAJOR include directory (pip: nvidia-cuda-nvrtc)")
+else
+  need_file "NVRTC_INCLUDE (pip: nvidia-cuda-nvrtc)" "$NVRTC_INCLUDE/nvrtc.h"
 fi
 if [ -z "${CUDNN_INCLUDE:-}" ]; then
   missing+=("CUDNN_INCLUDE (--cudnn-include): the cuDNN $CUDNN_MAJOR include directory (pip: nvidia-cudnn-cu13)")
@@ -108,6 +117,7 @@ trap 'rm -rf "$WORK"' EXIT
 # jextract adds the current directory to the include path: run it from the empty work folder, with absolute paths.
 JEXTRACT=$(cd "$(dirname "$JEXTRACT")" && pwd)/$(basename "$JEXTRACT")
 CUDA_INCLUDE=$(cd "$CUDA_INCLUDE" && pwd) CUBLAS_INCLUDE=$(cd "$CUBLAS_INCLUDE" && pwd) CUDNN_INCLUDE=$(cd "$CUDNN_INCLUDE" && pwd)
+NVRTC_INCLUDE=$(cd "$NVRTC_INCLUDE" && pwd)
 cd "$WORK"
 
 # package, header class, header file, include dirs..., header versions for the comment
@@ -141,6 +151,8 @@ generate cudart Cudart "$CUDA_INCLUDE/cuda_runtime_api.h" "CUDA runtime $CUDA_V 
 generate driver CudaDriver "$CUDA_INCLUDE/cuda.h" "CUDA driver API $CUDA_V (CUDA_VERSION $CUDA_VERSION)" "$CUDA_INCLUDE"
 generate cublas Cublas "$CUBLAS_INCLUDE/cublas_v2.h" "cuBLAS $CUBLAS_V with CUDA runtime $CUDA_V" "$CUBLAS_INCLUDE" "$CUDA_INCLUDE"
 generate cudnn Cudnn "$CUDNN_INCLUDE/cudnn_graph.h" "cuDNN $CUDNN_V with CUDA runtime $CUDA_V" "$CUDNN_INCLUDE" "$CUDA_INCLUDE"
+# nvrtc.h has no version macro; its calls bound here are unchanged since CUDA 11, the locator accepts majors 13 and 12.
+generate nvrtc Nvrtc "$NVRTC_INCLUDE/nvrtc.h" "NVRTC with CUDA $CUDA_V headers" "$NVRTC_INCLUDE"
 
 if [ $CHECK = 1 ]; then
   status=0
@@ -157,4 +169,4 @@ for p in "${PACKAGES[@]}"; do
   cp -r "$WORK/out/dev/stride/cuda/$p" "$SRC_DIR/dev/stride/cuda/$p"
 done
 echo "regenerate-cuda-bindings: wrote dev.stride.cuda.{$(IFS=,; echo "${PACKAGES[*]}")} under native-bindings/src/main/java"
-echo "  jextract $JEXTRACT_VERSION, libclang $LIBCLANG_VERSION; CUDA $CUDA_V, cuBLAS $CUBLAS_V, cuDNN $CUDNN_V"
+echo "  jextract $JEXTRACT_VERSION, libclang $LIBCLANG_VERSION; CUDA $CUDA_V, cuBLAS $CUBLAS_V, cuDNN $CUDNN_V, NVRTC from $NVRTC_INCLUDE"

@@ -37,7 +37,16 @@ public final class Session implements AutoCloseable {
     public static Session open(Plan plan) { return open(plan, plan.target(), SessionOptions.defaults()); }
 
     public static Session open(Plan plan, String backendName, SessionOptions options) {
-        Backend backend = Backend.named(backendName);
+        return open(plan, Backend.named(backendName), options);
+    }
+
+    /**
+     * Opens the plan on this backend instance: one that is not registered with the service loader (the cuda
+     * backend on its emulated test device), or one configured by the caller.
+     */
+    public static Session open(Plan plan, Backend backend, SessionOptions options) {
+        String why = backend.unavailableReason();
+        if (why != null) throw new IllegalStateException("backend '" + backend.name() + "' is not usable here: " + why);
         Program program = backend.load(plan, options);
         Session s = new Session(plan, backend, program);
         try {

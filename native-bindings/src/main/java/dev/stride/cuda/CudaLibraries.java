@@ -110,7 +110,7 @@ public final class CudaLibraries {
         List<SearchPath.Dir> all = searchPath.dirs().stream().filter(SearchPath.Dir::exists).toList();
         Map<CudaLibrary, Found> found = new EnumMap<>(CudaLibrary.class);
         for (CudaLibrary lib : CudaLibrary.values()) {
-            if (lib == CudaLibrary.CUBLASLT || lib.isCudnnSublibrary()) continue;
+            if (lib == CudaLibrary.CUBLASLT || lib == CudaLibrary.NVRTC_BUILTINS || lib.isCudnnSublibrary()) continue;
             found.put(lib, find(lib, lib.majors, "", all));
         }
         // cuBLASLt must be the major cuBLAS needs (DT_NEEDED libcublasLt.so.N); its own directory first.
@@ -122,6 +122,11 @@ public final class CudaLibraries {
                     " (the major " + first.path() + " needs)",
                     withFirst(new SearchPath.Dir(first.path().getParent(), first.source()), all)));
         }
+        // NVRTC's built-ins: from NVRTC's directory first (NVRTC wants its own minor version, by name).
+        List<Entry> nvrtc = found.get(CudaLibrary.NVRTC).candidates();
+        found.put(CudaLibrary.NVRTC_BUILTINS, find(CudaLibrary.NVRTC_BUILTINS, CudaLibrary.NVRTC_BUILTINS.majors, "",
+                nvrtc.isEmpty() ? all : withFirst(new SearchPath.Dir(nvrtc.getFirst().path().getParent(),
+                        "next to " + nvrtc.getFirst().path().getFileName()), all)));
         // cuDNN's sub-libraries: only next to libcudnn.so.9, where cuDNN itself loads them from.
         List<Entry> cudnn = found.get(CudaLibrary.CUDNN).candidates();
         for (CudaLibrary lib : CudaLibrary.values()) {
@@ -204,6 +209,7 @@ public final class CudaLibraries {
 
     private static final Map<CudaLibrary, CudaLibrary> NEEDS = Map.of(
             CudaLibrary.CUBLAS, CudaLibrary.CUBLASLT,
+            CudaLibrary.NVRTC_BUILTINS, CudaLibrary.NVRTC,
             CudaLibrary.CUDNN_ENGINES_PRECOMPILED, CudaLibrary.CUDNN_GRAPH,
             CudaLibrary.CUDNN_ENGINES_RUNTIME_COMPILED, CudaLibrary.CUDNN_GRAPH,
             CudaLibrary.CUDNN_HEURISTIC, CudaLibrary.CUDNN_GRAPH,
@@ -294,7 +300,7 @@ public final class CudaLibraries {
             default -> lib.what + ": " + s.detail();
         };
         if (lib == CudaLibrary.NVRTC && s.state() == State.NOT_FOUND)
-            text += " (cuDNN's runtime-compiled engines will be unavailable; pip install nvidia-cuda-nvrtc)";
+            text += " (the cuda backend compiles its kernels with it; pip install nvidia-cuda-nvrtc)";
         (lib.required() ? problems : notes).add(text);
     }
 
@@ -340,6 +346,6 @@ public final class CudaLibraries {
         if (cudnnFor > 0 && runtime > 0 && cudnnFor / 1000 != runtime / 1000)
             notes.add("cuDNN was built for CUDA " + CudaStatus.cuda((int) cudnnFor) + ", the runtime loaded is "
                     + CudaStatus.cuda(runtime));
-        return new Versions(runtime, driver, cudnn, cudnnFor, p.cublasVersion());
+        return new Versions(runtime, driver, cudnn, cudnnFor, p.cublasVersion(), p.nvrtcVersion());
     }
 }

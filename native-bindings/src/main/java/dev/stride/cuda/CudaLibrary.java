@@ -25,9 +25,19 @@ public enum CudaLibrary {
             List.of("cublasLtCreate")),
     CUBLAS("libcublas", "cuBLAS", List.of(13, 12), List.of(11), Role.REQUIRED,
             List.of("cublasCreate_v2", "cublasSgemm_v2")),
-    /** cuDNN compiles some fused engines at run time; without NVRTC those engines are unavailable, the rest work. */
-    NVRTC("libnvrtc", "NVRTC (for cuDNN's runtime-compiled engines)", List.of(13, 12), List.of(), Role.OPTIONAL,
-            List.of("nvrtcVersion")),
+    /**
+     * Compiles the cuda backend's own kernels (CUDA C) to PTX when a session loads, and cuDNN's runtime-compiled
+     * engines: required.
+     */
+    NVRTC("libnvrtc", "NVRTC (compiles Stride's CUDA kernels)", List.of(13, 12), List.of(), Role.REQUIRED,
+            List.of("nvrtcVersion", "nvrtcCreateProgram", "nvrtcCompileProgram", "nvrtcGetPTX")),
+    /**
+     * NVRTC's built-in headers and functions: NVRTC opens {@code libnvrtc-builtins.so.MAJOR.MINOR} by that name when
+     * it compiles, and the pip wheel's libnvrtc has no run path to find it. Loaded here by absolute path from
+     * NVRTC's own directory first (the minor must be NVRTC's), so that the name is already loaded then.
+     */
+    NVRTC_BUILTINS("libnvrtc-builtins", "NVRTC built-ins (opened by NVRTC)", List.of(13, 12), List.of(), Role.REQUIRED,
+            List.of()),
     /** Holds the backend (graph) API that libcudnn.so.9 forwards to. */
     CUDNN_GRAPH("libcudnn_graph", "cuDNN graph API", List.of(9), List.of(), Role.CUDNN_PRELOAD,
             List.of("cudnnBackendCreateDescriptor")),

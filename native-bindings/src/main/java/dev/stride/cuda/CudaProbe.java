@@ -48,6 +48,9 @@ public interface CudaProbe {
     /** cuBLAS "major.minor.patch" from cublasGetProperty, or null when cuBLAS is not loaded. */
     String cublasVersion();
 
+    /** nvrtcVersion as 1000 * major + 10 * minor, or -1 when NVRTC is not loaded. */
+    int nvrtcVersion();
+
     /** Makes a probe for the libraries that were loaded. */
     interface Factory {
         CudaProbe create(Set<CudaLibrary> loaded);

@@ -47,9 +47,10 @@ public record CudaStatus(List<LibraryStatus> libraries, SearchPath searchPath, V
      * @param cudnn          cudnnGetVersion (92400 = 9.24.0)
      * @param cudnnBuiltFor  cudnnGetCudartVersion: the CUDA runtime cuDNN was built for
      * @param cublas         "13.1.1", or null
+     * @param nvrtc          nvrtcVersion as 1000 * major + 10 * minor (13000 = 13.0), -1 when unknown
      */
-    public record Versions(int runtime, int driver, long cudnn, long cudnnBuiltFor, String cublas) {
-        public static final Versions UNKNOWN = new Versions(-1, -1, -1, -1, null);
+    public record Versions(int runtime, int driver, long cudnn, long cudnnBuiltFor, String cublas, int nvrtc) {
+        public static final Versions UNKNOWN = new Versions(-1, -1, -1, -1, null, -1);
     }
 
     /**
@@ -108,6 +109,7 @@ public record CudaStatus(List<LibraryStatus> libraries, SearchPath searchPath, V
                 : versions.driver() == 0 ? "none (no driver)" : cuda(versions.driver())).append('\n');
         sb.append("  CUDA runtime          ").append(versions.runtime() < 0 ? "unknown" : cuda(versions.runtime())).append('\n');
         sb.append("  cuBLAS                ").append(versions.cublas() == null ? "unknown" : versions.cublas()).append('\n');
+        sb.append("  NVRTC                 ").append(versions.nvrtc() < 0 ? "unknown" : cuda(versions.nvrtc())).append('\n');
         sb.append("  cuDNN                 ").append(versions.cudnn() < 0 ? "unknown" : cudnn(versions.cudnn()));
         if (versions.cudnnBuiltFor() > 0) sb.append(" (built for CUDA ").append(cuda((int) versions.cudnnBuiltFor())).append(')');
         sb.append('\n');

@@ -4,6 +4,7 @@ import dev.stride.cuda.cublas.Cublas;
 import dev.stride.cuda.cudart.Cudart;
 import dev.stride.cuda.cudnn.Cudnn;
 import dev.stride.cuda.driver.CudaDriver;
+import dev.stride.cuda.nvrtc.Nvrtc;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -89,6 +90,15 @@ final class NativeProbe implements CudaProbe {
 
     @Override public long cudnnCudartVersion() {
         return loaded.contains(CudaLibrary.CUDNN) ? Cudnn.cudnnGetCudartVersion() : -1;
+    }
+
+    @Override public int nvrtcVersion() {
+        if (!loaded.contains(CudaLibrary.NVRTC)) return -1;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment major = a.allocate(ValueLayout.JAVA_INT), minor = a.allocate(ValueLayout.JAVA_INT);
+            if (Nvrtc.nvrtcVersion(major, minor) != 0) return -1;
+            return 1000 * major.get(ValueLayout.JAVA_INT, 0) + 10 * minor.get(ValueLayout.JAVA_INT, 0);
+        }
     }
 
     @Override public String cublasVersion() {

@@ -52,15 +52,44 @@ class CudaLibrariesTest {
         assertTrue(s.available(), s.describe());
         assertNull(s.unavailableReason());
         assertEquals(List.of("libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libnvrtc.so.13",
-                "libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
+                "libnvrtc-builtins.so.13.0", "libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
                 "libcudnn_heuristic.so.9", "libcudnn.so.9"), loader.loadedNames());
         assertEquals(State.PRESENT, s.library(CudaLibrary.CUDNN_OPS).state());
         assertTrue(probe.createdWith.containsAll(List.of(CudaLibrary.CUDART, CudaLibrary.CUBLAS, CudaLibrary.CUDNN, CudaLibrary.DRIVER)));
         assertTrue(s.library(CudaLibrary.CUDART).source().startsWith("pip wheel, pip --user site-packages"),
                 s.library(CudaLibrary.CUDART).source());
         contains(s.describe(), "0: NVIDIA H100 80GB HBM3, compute capability 9.0, 132 SMs, 80.0 GiB",
-                "CUDA runtime          13.0", "cuBLAS                13.1.1", "cuDNN                 9.24.0 (built for CUDA 13.0)",
+                "CUDA runtime          13.0", "cuBLAS                13.1.1", "NVRTC                 13.0", "cuDNN                 9.24.0 (built for CUDA 13.0)",
                 "driver supports CUDA  13.0", "status: usable", "loaded   " + site(t).resolve("nvidia/cudnn/lib/libcudnn.so.9"));
+    }
+
+    /** The cuda backend compiles its kernels with NVRTC at session load: without it the backend is not usable. */
+    @Test
+    void nvrtcIsRequired(@TempDir Path dir) throws Exception {
+        var t = new Tree(dir).driver();
+        t.pipInstall(site(t));
+        Files.delete(site(t).resolve("nvidia/cu13/lib/libnvrtc.so.13"));
+        CudaStatus s = t.load(new FakeLoader(), new FakeProbe());
+        assertFalse(s.available());
+        contains(s.unavailableReason(), "NVRTC (compiles Stride's CUDA kernels): libnvrtc.so.13 or libnvrtc.so.12 not found",
+                "pip install nvidia-cuda-nvrtc");
+        assertEquals(State.LOADED, s.library(CudaLibrary.CUDNN).state(), "the rest loads regardless");
+    }
+
+    /** NVRTC opens its built-ins by name: they come from NVRTC's own directory, whatever precedes it in the search. */
+    @Test
+    void nvrtcBuiltinsComeFromNvrtcsDirectoryFirst(@TempDir Path dir) throws Exception {
+        var t = new Tree(dir).driver();
+        t.pipInstall(site(t));
+        Path other = dir.resolve("other");
+        t.libs(other, "libnvrtc-builtins.so.13.1").env("LD_LIBRARY_PATH", other);
+        CudaStatus s = t.load(new FakeLoader(), new FakeProbe());
+        assertTrue(s.available(), s.describe());
+        assertEquals(site(t).resolve("nvidia/cu13/lib/libnvrtc-builtins.so.13.0"), s.library(CudaLibrary.NVRTC_BUILTINS).path());
+        Files.delete(site(t).resolve("nvidia/cu13/lib/libnvrtc-builtins.so.13.0"));
+        Files.delete(other.resolve("libnvrtc-builtins.so.13.1"));
+        CudaStatus none = t.load(new FakeLoader(), new FakeProbe());
+        contains(none.unavailableReason(), "NVRTC built-ins (opened by NVRTC): libnvrtc-builtins.so.13 or libnvrtc-builtins.so.12 not found");
     }
 
     @Test

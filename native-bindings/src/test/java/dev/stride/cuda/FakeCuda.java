@@ -72,7 +72,7 @@ final class FakeCuda {
         /** Every library of a complete pip install (CUDA 13 layout: runtime and cuBLAS share nvidia/cu13/lib). */
         Tree pipInstall(Path sitePackages) {
             libs(sitePackages.resolve("nvidia/cu13/lib"), "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13",
-                    "libnvrtc.so.13");
+                    "libnvrtc.so.13", "libnvrtc-builtins.so.13.0");
             libs(sitePackages.resolve("nvidia/cudnn/lib"), "libcudnn.so.9", "libcudnn_graph.so.9",
                     "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
                     "libcudnn_heuristic.so.9", "libcudnn_engines_tensor_ir.so.9", "libcudnn_ops.so.9",
@@ -119,6 +119,7 @@ final class FakeCuda {
         Result runtime = Result.ok(13000), driver = Result.ok(13000), count = Result.ok(1);
         long cudnn = 92400, cudnnFor = 13000;
         String cublas = "13.1.1";
+        int nvrtc = 13000;
         RuntimeException fail;
         Set<CudaLibrary> createdWith;
         int created;
@@ -150,5 +151,6 @@ final class FakeCuda {
         @Override public long cudnnVersion() { return cudnn; }
         @Override public long cudnnCudartVersion() { return cudnnFor; }
         @Override public String cublasVersion() { return cublas; }
+        @Override public int nvrtcVersion() { return nvrtc; }
     }
 }

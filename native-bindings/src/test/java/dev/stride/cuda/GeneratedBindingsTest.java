@@ -4,6 +4,7 @@ import dev.stride.cuda.cublas.Cublas;
 import dev.stride.cuda.cudart.Cudart;
 import dev.stride.cuda.cudnn.Cudnn;
 import dev.stride.cuda.driver.CudaDriver;
+import dev.stride.cuda.nvrtc.Nvrtc;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -21,11 +22,11 @@ class GeneratedBindingsTest {
     @Test
     void headerClassesInitialiseWithoutAnyCudaLibrary() throws Exception {
         for (String c : List.of("dev.stride.cuda.cudart.Cudart", "dev.stride.cuda.cublas.Cublas",
-                "dev.stride.cuda.cudnn.Cudnn", "dev.stride.cuda.driver.CudaDriver"))
+                "dev.stride.cuda.cudnn.Cudnn", "dev.stride.cuda.driver.CudaDriver", "dev.stride.cuda.nvrtc.Nvrtc"))
             Class.forName(c, true, getClass().getClassLoader());
     }
 
-    /** Values from the CUDA 13 / cuBLAS 13 / cuDNN 9 documentation, which the locator and the backend rely on. */
+    /** Values from the CUDA 13 / cuBLAS 13 / cuDNN 9 / NVRTC 13 documentation, which the locator and the backend rely on. */
     @Test
     void constantsAreCudas() {
         assertEquals(0, Cudart.cudaSuccess());
@@ -41,13 +42,17 @@ class GeneratedBindingsTest {
         assertEquals(9, Cudnn.CUDNN_MAJOR());
         assertEquals(0, Cudnn.CUDNN_STATUS_SUCCESS());
         assertEquals(0, CudaDriver.CUDA_SUCCESS());
+        assertEquals(5, CudaDriver.CU_JIT_ERROR_LOG_BUFFER());
+        assertEquals(6, CudaDriver.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES());
+        assertEquals(0, Nvrtc.NVRTC_SUCCESS());
+        assertEquals(6, Nvrtc.NVRTC_ERROR_COMPILATION());
     }
 
     /** Every generated file says how it was made (tools/regenerate-cuda-bindings.sh --check verifies the rest). */
     @Test
     void generatedFilesCarryTheirProvenance() throws Exception {
         Path root = Path.of("src/main/java/dev/stride/cuda");
-        for (String pkg : List.of("cudart", "cublas", "cudnn", "driver")) {
+        for (String pkg : List.of("cudart", "cublas", "cudnn", "driver", "nvrtc")) {
             try (var files = Files.list(root.resolve(pkg))) {
                 for (Path f : files.toList()) {
                     List<String> head = Files.readAllLines(f).subList(0, 4);

@@ -7,26 +7,26 @@ import dev.stride.engine.Program;
 import dev.stride.engine.SessionOptions;
 import dev.stride.graph.Compiler;
 import dev.stride.graph.DType;
-import dev.stride.graph.Node;
 import dev.stride.graph.Plan;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The GPU backend: cuDNN and cuBLAS through the jextract bindings in {@code dev.stride.cuda}. So far it finds and
- * checks the libraries, driver and device ({@link CudaLibraries}), owns the device buffers of a plan, a stream and
- * the library handles ({@link CudaProgram}); it has no op kernels yet, and says so when asked to load a plan with
- * scheduled nodes rather than pretending.
+ * The GPU backend: Stride's own CUDA C kernels ({@link CudaKernelRegistry}, compiled by NVRTC when a session
+ * loads), with cuDNN and cuBLAS for convolution and GEMM, on one stream per session ({@link CudaDevice}). Float32
+ * only. A plan whose ops are not all covered by cuda kernels is refused at load, naming every missing op and node.
  *
  * <p>Registered in {@code META-INF/services/dev.stride.engine.Backend}; on a machine without a usable GPU,
- * {@link #unavailableReason()} is the locator's full explanation, so {@code Session.open(plan)} for a plan compiled
- * for "cuda" fails with it.
+ * {@link #unavailableReason()} is the locator's full explanation ({@link CudaLibraries}), so
+ * {@code Session.open(plan)} for a plan compiled for "cuda" fails with it. {@link #emulated()} is the same backend
+ * on the {@link EmulatedDevice}, for tests.
  */
 public final class CudaBackend implements Backend {
     public static final String NAME = "cuda";
+
+    private static final CudaKernelRegistry KERNELS = CudaKernelRegistry.standard();
 
     private final Supplier<CudaStatus> status;
 
@@ -35,11 +35,17 @@ public final class CudaBackend implements Backend {
 
     CudaBackend(Supplier<CudaStatus> status) { this.status = status; }
 
+    /** The kernels every cuda program binds its nodes through. */
+    public static CudaKernelRegistry kernels() { return KERNELS; }
+
     @Override public String name() { return NAME; }
 
     @Override public String unavailableReason() { return status.get().unavailableReason(); }
 
-    /** Facts recorded in a plan compiled for this target: the GPU and library versions it was tuned for. */
+    /**
+     * Facts recorded in a plan compiled for this target: the GPU and library versions it was tuned for. Every
+     * node's algorithm is "" (one kernel per op, no fusion yet).
+     */
     @Override public Compiler.Target target() {
         CudaStatus s = status.get();
         Map<String, String> info = new LinkedHashMap<>();
@@ -57,16 +63,44 @@ public final class CudaBackend implements Backend {
     @Override public Program load(Plan plan, SessionOptions options) {
         String why = unavailableReason();
         if (why != null) throw new IllegalStateException("the cuda backend cannot load a plan here: " + why);
+        check(plan);
+        return new CudaProgram(plan, KERNELS, CudaDevice.open(0, KERNELS.kernelSources()));
+    }
+
+    /** What every cuda load checks before touching a device: float32, and a kernel for every scheduled node. */
+    static void check(Plan plan) {
         if (plan.graph().dtype() != DType.F32)
             throw new IllegalArgumentException("the cuda backend runs float32 plans; this plan is " + plan.graph().dtype());
-        List<Node> nodes = plan.scheduledNodes();
-        if (!nodes.isEmpty()) {
-            Map<String, Integer> kinds = new LinkedHashMap<>();
-            for (Node n : nodes) kinds.merge(n.op().kind(), 1, Integer::sum);
-            throw new UnsupportedOperationException("the cuda backend has no kernels yet (it finds the libraries and"
-                    + " device, and owns device buffers, stream and handles); this plan needs " + kinds
-                    + ". Run it with the 'reference' backend: Session.open(plan, \"reference\", options)");
+        String missing = KERNELS.missing(plan);
+        if (missing != null)
+            throw new UnsupportedOperationException("the cuda backend has no kernel for " + missing
+                    + ". Run this plan on the 'cpu' or 'reference' backend: Session.open(plan, \"cpu\", options)");
+    }
+
+    /**
+     * The cuda backend on the {@link EmulatedDevice}: named "cuda", same kernels, same checks, host memory and the
+     * kernels compiled by g++. A TEST backend (slow, and it proves nothing about a GPU's numerics beyond IEEE
+     * double arithmetic): not registered with the service loader, so {@code Session.open(plan, "cuda", ...)}
+     * never picks it; tests open it with {@code Session.open(plan, CudaBackend.emulated(), options)}.
+     */
+    public static Backend emulated() { return EmulatedBackend.INSTANCE; }
+
+    private static final class EmulatedBackend implements Backend {
+        static final EmulatedBackend INSTANCE = new EmulatedBackend();
+
+        @Override public String name() { return NAME; }
+
+        @Override public String unavailableReason() { return EmulatedDevice.unavailableReason(); }
+
+        @Override public Compiler.Target target() {
+            return new Compiler.Target(NAME, Map.of("device", "emulated"), n -> "");
         }
-        return new CudaProgram(plan, 0);
+
+        @Override public Program load(Plan plan, SessionOptions options) {
+            String why = unavailableReason();
+            if (why != null) throw new IllegalStateException("the emulated cuda device is unavailable: " + why);
+            check(plan);
+            return new CudaProgram(plan, KERNELS, EmulatedDevice.open(KERNELS.kernelSources()));
+        }
     }
 }

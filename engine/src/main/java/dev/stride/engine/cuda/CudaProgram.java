@@ -1,67 +1,82 @@
 package dev.stride.engine.cuda;
 
-import dev.stride.cuda.cudart.Cudart;
 import dev.stride.engine.Program;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.Tensor;
 import dev.stride.graph.DType;
-import dev.stride.graph.Graph;
 import dev.stride.graph.MemoryPlan;
+import dev.stride.graph.Node;
 import dev.stride.graph.Plan;
 import dev.stride.graph.Value;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.stride.engine.cuda.CudaCalls.cuda;
-
 /**
- * A plan's buffers on the device: the memory plan's transient arena and persistent region, each one cudaMalloc at
- * load, plus one pinned host staging buffer as large as the largest value, so that a write or read allocates no
- * device or pinned memory. Every copy goes through the context's stream. The run loop binds no kernels yet:
- * {@link CudaBackend#load} only accepts plans without scheduled nodes until the cuDNN/cuBLAS kernels exist.
+ * A plan bound to a {@link Device}: the memory plan's transient arena and persistent region, each one device
+ * allocation at load; one host staging buffer as large as the largest value (page-locked on a GPU), so that a write
+ * or read allocates nothing; and per scheduled node a {@link CudaKernel} bound through the
+ * {@link CudaKernelRegistry}. A run enqueues every node's kernel in schedule order on the device's one stream, then
+ * the graph's updates as device copies (sources read after every node, targets written last, as
+ * ReferenceProgram), and waits for the stream, so that a failure belongs to the step that caused it.
+ * The program owns the device and closes it.
  */
 final class CudaProgram implements Program {
     private final Plan plan;
-    private final CudaContext ctx;
-    private final DeviceMemory transientRegion;
-    private final DeviceMemory persistentRegion;
-    private final DeviceMemory staging;
+    private final Device device;
+    private final long transientRegion;
+    private final long persistentRegion;
+    private final MemorySegment staging;
+    private final Node[] nodes;
+    private final CudaKernel[] kernels;
+    private final long[] updateFrom;
+    private final long[] updateTo;
+    private final long[] updateBytes;
+    private long[] nanos;   // per node id while profiling, else null
 
-    CudaProgram(Plan plan, int device) {
+    /** Binds {@code plan} on {@code device}; closes the device if binding fails. */
+    CudaProgram(Plan plan, CudaKernelRegistry registry, Device device) {
         this.plan = plan;
-        MemoryPlan mem = plan.memory();
-        long largest = 1;
-        for (Value v : plan.graph().values()) if (mem.placed(v.id())) largest = Math.max(largest, mem.bytes()[v.id()]);
-        CudaContext c = null;
-        DeviceMemory t = null, p = null, s = null;
+        this.device = device;
         try {
-            c = new CudaContext(device);
-            t = DeviceMemory.device(mem.arenaBytes());
-            p = DeviceMemory.device(mem.persistentBytes());
-            s = DeviceMemory.pinnedHost(largest);
-        } catch (RuntimeException e) {
-            for (AutoCloseable r : new AutoCloseable[] {s, p, t, c}) closeQuietly(r, e);
+            MemoryPlan mem = plan.memory();
+            transientRegion = device.alloc(mem.arenaBytes());
+            persistentRegion = device.alloc(mem.persistentBytes());
+            long largest = 1;
+            for (Value v : plan.graph().values()) if (mem.placed(v.id())) largest = Math.max(largest, mem.bytes()[v.id()]);
+            staging = device.allocHost(largest);
+            int n = plan.schedule().length;
+            nodes = new Node[n];
+            kernels = new CudaKernel[n];
+            for (int i = 0; i < n; i++) {
+                int id = plan.schedule()[i];
+                Node node = plan.graph().nodes().get(id);
+                String algorithm = plan.algorithms().get(id);
+                if (Plan.fusedInto(algorithm) >= 0)
+                    throw new IllegalStateException("plan fuses node '" + node.name() + "' (" + algorithm + "); the cuda"
+                            + " backend fuses nothing yet: recompile the plan for the cuda target");
+                long[] in = node.inputs().stream().mapToLong(this::address).toArray();
+                long[] out = node.outputs().stream().mapToLong(this::address).toArray();
+                nodes[i] = node;
+                kernels[i] = registry.create(new CudaNode(node, algorithm, in, out, device));
+            }
+            var updates = plan.graph().updates();
+            updateFrom = updates.stream().mapToLong(u -> address(u.source())).toArray();
+            updateTo = updates.stream().mapToLong(u -> address(u.target())).toArray();
+            updateBytes = updates.stream().mapToLong(u -> bytes(u.target())).toArray();
+        } catch (RuntimeException | Error e) {
+            try {
+                device.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
-        ctx = c;
-        transientRegion = t;
-        persistentRegion = p;
-        staging = s;
     }
 
-    private static void closeQuietly(AutoCloseable r, RuntimeException primary) {
-        if (r == null) return;
-        try {
-            r.close();
-        } catch (Exception e) {
-            primary.addSuppressed(e);
-        }
-    }
-
-    private MemorySegment device(Value v) {
+    private long address(Value v) {
         MemoryPlan mem = plan.memory();
         if (!mem.placed(v.id())) throw new IllegalStateException(v.name() + " has no buffer in the memory plan");
-        return (v.persistent() ? persistentRegion : transientRegion).at(mem.offset()[v.id()]);
+        return (v.persistent() ? persistentRegion : transientRegion) + mem.offset()[v.id()];
     }
 
     private long bytes(Value v) { return plan.memory().bytes()[v.id()]; }
@@ -71,45 +86,44 @@ final class CudaProgram implements Program {
         if (t.dtype() != dt) t = t.as(dt);
         long n = t.segment().byteSize();
         if (n != bytes(v)) throw new IllegalArgumentException(v.name() + " holds " + bytes(v) + " bytes, got " + n);
-        MemorySegment.copy(t.segment(), 0, staging.base, 0, n);
-        cuda(Cudart.cudaMemcpyAsync(device(v), staging.base, n, Cudart.cudaMemcpyHostToDevice(), ctx.stream),
-                "cudaMemcpyAsync(host to device, " + v.name() + ")");
-        ctx.synchronize();  // the staging buffer is reused by the next copy
+        MemorySegment.copy(t.segment(), 0, staging, 0, n);
+        device.copyToDevice(staging, 0, address(v), n);   // returns when the staging buffer may be reused
     }
 
     @Override public Tensor read(Value v) {
         Tensor t = Tensor.zeros(plan.graph().dtype(), v.shape());
         long n = t.segment().byteSize();
-        cuda(Cudart.cudaMemcpyAsync(staging.base, device(v), n, Cudart.cudaMemcpyDeviceToHost(), ctx.stream),
-                "cudaMemcpyAsync(device to host, " + v.name() + ")");
-        ctx.synchronize();
-        MemorySegment.copy(staging.base, 0, t.segment(), 0, n);
+        device.copyToHost(address(v), staging, 0, n);
+        MemorySegment.copy(staging, 0, t.segment(), 0, n);
         return t;
     }
 
-    @Override public void run(RunContext rc) {
-        if (plan.schedule().length != 0)
-            throw new IllegalStateException("the cuda backend has no kernels yet; CudaBackend.load should have refused this plan");
-        // Updates read their sources after every node and write targets last (see ReferenceProgram).
-        for (Graph.Update u : plan.graph().updates())
-            cuda(Cudart.cudaMemcpyAsync(device(u.target()), device(u.source()), bytes(u.target()),
-                    Cudart.cudaMemcpyDeviceToDevice(), ctx.stream), "cudaMemcpyAsync(update " + u.target().name() + ")");
-        ctx.synchronize();
-    }
+    @Override public void profile(boolean on) { nanos = on ? new long[plan.graph().nodes().size()] : null; }
 
-    /** For the backend's own kernels and tests: the context (stream and handles). */
-    CudaContext context() { return ctx; }
+    @Override public long[] nodeNanos() { return nanos == null ? new long[0] : nanos.clone(); }
 
-    @Override public void close() {
-        RuntimeException first = null;
-        for (AutoCloseable r : new AutoCloseable[] {staging, persistentRegion, transientRegion, ctx}) {
+    @Override public void run(RunContext ctx) {
+        long[] timing = nanos;
+        for (int i = 0; i < kernels.length; i++) {
             try {
-                r.close();
-            } catch (Exception e) {
-                if (first == null) first = e instanceof RuntimeException re ? re : new IllegalStateException(e);
-                else first.addSuppressed(e);
+                long t0 = timing == null ? 0 : System.nanoTime();
+                kernels[i].run(ctx);
+                if (timing != null) {
+                    device.synchronize();   // a node's time is its kernels' time only when the stream is drained
+                    timing[nodes[i].id()] += System.nanoTime() - t0;
+                }
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("node '" + nodes[i].name() + "' (" + nodes[i].op().kind() + ") failed: "
+                        + e.getMessage(), e);
             }
         }
-        if (first != null) throw first;
+        // Sources are never targets of another update in the same step, so the order does not matter.
+        for (int i = 0; i < updateFrom.length; i++) device.copy(updateFrom[i], updateTo[i], updateBytes[i]);
+        device.synchronize();
     }
+
+    /** The device the program runs on (tests). */
+    Device device() { return device; }
+
+    @Override public void close() { device.close(); }
 }

@@ -38,6 +38,75 @@ public class CudaDriver extends CudaDriver$shared {
      * }
      */
     public static final OfInt CUdevice = CudaDriver.C_INT;
+    /**
+     * {@snippet lang=c :
+     * typedef struct CUctx_st *CUcontext
+     * }
+     */
+    public static final AddressLayout CUcontext = CudaDriver.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef struct CUmod_st *CUmodule
+     * }
+     */
+    public static final AddressLayout CUmodule = CudaDriver.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef struct CUfunc_st *CUfunction
+     * }
+     */
+    public static final AddressLayout CUfunction = CudaDriver.C_POINTER;
+    /**
+     * {@snippet lang=c :
+     * typedef struct CUstream_st *CUstream
+     * }
+     */
+    public static final AddressLayout CUstream = CudaDriver.C_POINTER;
+    private static final int CU_JIT_INFO_LOG_BUFFER = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum CUjit_option_enum.CU_JIT_INFO_LOG_BUFFER = 3
+     * }
+     */
+    public static int CU_JIT_INFO_LOG_BUFFER() {
+        return CU_JIT_INFO_LOG_BUFFER;
+    }
+    private static final int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum CUjit_option_enum.CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4
+     * }
+     */
+    public static int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES() {
+        return CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES;
+    }
+    private static final int CU_JIT_ERROR_LOG_BUFFER = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum CUjit_option_enum.CU_JIT_ERROR_LOG_BUFFER = 5
+     * }
+     */
+    public static int CU_JIT_ERROR_LOG_BUFFER() {
+        return CU_JIT_ERROR_LOG_BUFFER;
+    }
+    private static final int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * enum CUjit_option_enum.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6
+     * }
+     */
+    public static int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES() {
+        return CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES;
+    }
+    private static final int CU_JIT_LOG_VERBOSE = (int)12L;
+    /**
+     * {@snippet lang=c :
+     * enum CUjit_option_enum.CU_JIT_LOG_VERBOSE = 12
+     * }
+     */
+    public static int CU_JIT_LOG_VERBOSE() {
+        return CU_JIT_LOG_VERBOSE;
+    }
     private static final int CUDA_SUCCESS = (int)0L;
     /**
      * {@snippet lang=c :
@@ -1427,6 +1496,564 @@ public class CudaDriver extends CudaDriver$shared {
                 traceDowncall("cuDeviceTotalMem_v2", bytes, dev);
             }
             return (int)mh$.invokeExact(bytes, dev);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuDevicePrimaryCtxRetain {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuDevicePrimaryCtxRetain");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+     * }
+     */
+    public static FunctionDescriptor cuDevicePrimaryCtxRetain$descriptor() {
+        return cuDevicePrimaryCtxRetain.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+     * }
+     */
+    public static MethodHandle cuDevicePrimaryCtxRetain$handle() {
+        return cuDevicePrimaryCtxRetain.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+     * }
+     */
+    public static MemorySegment cuDevicePrimaryCtxRetain$address() {
+        return cuDevicePrimaryCtxRetain.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
+     * }
+     */
+    public static int cuDevicePrimaryCtxRetain(MemorySegment pctx, int dev) {
+        var mh$ = cuDevicePrimaryCtxRetain.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuDevicePrimaryCtxRetain", pctx, dev);
+            }
+            return (int)mh$.invokeExact(pctx, dev);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuDevicePrimaryCtxRelease_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuDevicePrimaryCtxRelease_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+     * }
+     */
+    public static FunctionDescriptor cuDevicePrimaryCtxRelease_v2$descriptor() {
+        return cuDevicePrimaryCtxRelease_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+     * }
+     */
+    public static MethodHandle cuDevicePrimaryCtxRelease_v2$handle() {
+        return cuDevicePrimaryCtxRelease_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+     * }
+     */
+    public static MemorySegment cuDevicePrimaryCtxRelease_v2$address() {
+        return cuDevicePrimaryCtxRelease_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
+     * }
+     */
+    public static int cuDevicePrimaryCtxRelease_v2(int dev) {
+        var mh$ = cuDevicePrimaryCtxRelease_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuDevicePrimaryCtxRelease_v2", dev);
+            }
+            return (int)mh$.invokeExact(dev);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuCtxSetCurrent {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuCtxSetCurrent");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSetCurrent(CUcontext ctx)
+     * }
+     */
+    public static FunctionDescriptor cuCtxSetCurrent$descriptor() {
+        return cuCtxSetCurrent.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSetCurrent(CUcontext ctx)
+     * }
+     */
+    public static MethodHandle cuCtxSetCurrent$handle() {
+        return cuCtxSetCurrent.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSetCurrent(CUcontext ctx)
+     * }
+     */
+    public static MemorySegment cuCtxSetCurrent$address() {
+        return cuCtxSetCurrent.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuCtxSetCurrent(CUcontext ctx)
+     * }
+     */
+    public static int cuCtxSetCurrent(MemorySegment ctx) {
+        var mh$ = cuCtxSetCurrent.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuCtxSetCurrent", ctx);
+            }
+            return (int)mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuCtxGetCurrent {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuCtxGetCurrent");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuCtxGetCurrent(CUcontext *pctx)
+     * }
+     */
+    public static FunctionDescriptor cuCtxGetCurrent$descriptor() {
+        return cuCtxGetCurrent.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuCtxGetCurrent(CUcontext *pctx)
+     * }
+     */
+    public static MethodHandle cuCtxGetCurrent$handle() {
+        return cuCtxGetCurrent.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuCtxGetCurrent(CUcontext *pctx)
+     * }
+     */
+    public static MemorySegment cuCtxGetCurrent$address() {
+        return cuCtxGetCurrent.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuCtxGetCurrent(CUcontext *pctx)
+     * }
+     */
+    public static int cuCtxGetCurrent(MemorySegment pctx) {
+        var mh$ = cuCtxGetCurrent.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuCtxGetCurrent", pctx);
+            }
+            return (int)mh$.invokeExact(pctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuModuleLoadData {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuModuleLoadData");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadData(CUmodule *module, const void *image)
+     * }
+     */
+    public static FunctionDescriptor cuModuleLoadData$descriptor() {
+        return cuModuleLoadData.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadData(CUmodule *module, const void *image)
+     * }
+     */
+    public static MethodHandle cuModuleLoadData$handle() {
+        return cuModuleLoadData.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadData(CUmodule *module, const void *image)
+     * }
+     */
+    public static MemorySegment cuModuleLoadData$address() {
+        return cuModuleLoadData.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadData(CUmodule *module, const void *image)
+     * }
+     */
+    public static int cuModuleLoadData(MemorySegment module, MemorySegment image) {
+        var mh$ = cuModuleLoadData.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuModuleLoadData", module, image);
+            }
+            return (int)mh$.invokeExact(module, image);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuModuleLoadDataEx {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuModuleLoadDataEx");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions, CUjit_option *options, void **optionValues)
+     * }
+     */
+    public static FunctionDescriptor cuModuleLoadDataEx$descriptor() {
+        return cuModuleLoadDataEx.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions, CUjit_option *options, void **optionValues)
+     * }
+     */
+    public static MethodHandle cuModuleLoadDataEx$handle() {
+        return cuModuleLoadDataEx.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions, CUjit_option *options, void **optionValues)
+     * }
+     */
+    public static MemorySegment cuModuleLoadDataEx$address() {
+        return cuModuleLoadDataEx.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions, CUjit_option *options, void **optionValues)
+     * }
+     */
+    public static int cuModuleLoadDataEx(MemorySegment module, MemorySegment image, int numOptions, MemorySegment options, MemorySegment optionValues) {
+        var mh$ = cuModuleLoadDataEx.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuModuleLoadDataEx", module, image, numOptions, options, optionValues);
+            }
+            return (int)mh$.invokeExact(module, image, numOptions, options, optionValues);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuModuleUnload {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuModuleUnload");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuModuleUnload(CUmodule hmod)
+     * }
+     */
+    public static FunctionDescriptor cuModuleUnload$descriptor() {
+        return cuModuleUnload.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuModuleUnload(CUmodule hmod)
+     * }
+     */
+    public static MethodHandle cuModuleUnload$handle() {
+        return cuModuleUnload.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuModuleUnload(CUmodule hmod)
+     * }
+     */
+    public static MemorySegment cuModuleUnload$address() {
+        return cuModuleUnload.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuModuleUnload(CUmodule hmod)
+     * }
+     */
+    public static int cuModuleUnload(MemorySegment hmod) {
+        var mh$ = cuModuleUnload.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuModuleUnload", hmod);
+            }
+            return (int)mh$.invokeExact(hmod);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuModuleGetFunction {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuModuleGetFunction");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
+     * }
+     */
+    public static FunctionDescriptor cuModuleGetFunction$descriptor() {
+        return cuModuleGetFunction.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
+     * }
+     */
+    public static MethodHandle cuModuleGetFunction$handle() {
+        return cuModuleGetFunction.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
+     * }
+     */
+    public static MemorySegment cuModuleGetFunction$address() {
+        return cuModuleGetFunction.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
+     * }
+     */
+    public static int cuModuleGetFunction(MemorySegment hfunc, MemorySegment hmod, MemorySegment name) {
+        var mh$ = cuModuleGetFunction.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuModuleGetFunction", hfunc, hmod, name);
+            }
+            return (int)mh$.invokeExact(hfunc, hmod, name);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuLaunchKernel {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_INT,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER,
+            CudaDriver.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuLaunchKernel");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
+     * }
+     */
+    public static FunctionDescriptor cuLaunchKernel$descriptor() {
+        return cuLaunchKernel.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
+     * }
+     */
+    public static MethodHandle cuLaunchKernel$handle() {
+        return cuLaunchKernel.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
+     * }
+     */
+    public static MemorySegment cuLaunchKernel$address() {
+        return cuLaunchKernel.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)
+     * }
+     */
+    public static int cuLaunchKernel(MemorySegment f, int gridDimX, int gridDimY, int gridDimZ, int blockDimX, int blockDimY, int blockDimZ, int sharedMemBytes, MemorySegment hStream, MemorySegment kernelParams, MemorySegment extra) {
+        var mh$ = cuLaunchKernel.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuLaunchKernel", f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, hStream, kernelParams, extra);
+            }
+            return (int)mh$.invokeExact(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, hStream, kernelParams, extra);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
