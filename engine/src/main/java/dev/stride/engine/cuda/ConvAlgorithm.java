@@ -123,8 +123,8 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
      */
     public String mismatch(String here) {
         if (kind != Kind.ENGINE || tunedOn.equals(here)) return null;
-        return String.format(Locale.ROOT, "cuDNN engine %d was tuned on %s; this session runs on %s: the engine is"
+        return String.format(Locale.ROOT, "the plan's cuDNN engines were tuned on %s; this session runs on %s: they are"
                 + " chosen again by cuDNN's heuristics (re-tune with CudnnAutotuner for the fastest)",
-                engine, tunedOn.isEmpty() ? "an unrecorded machine" : tunedOn, here);
+                tunedOn.isEmpty() ? "an unrecorded machine" : tunedOn, here);
     }
 }

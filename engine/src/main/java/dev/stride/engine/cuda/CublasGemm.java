@@ -15,9 +15,10 @@ import static dev.stride.engine.cuda.CudaCalls.cublas;
  * allocated once, so that a call allocates nothing. Float32 math: the handle's default math mode, which does not
  * use TF32 tensor cores for SGEMM.
  */
-final class CublasGemm implements RowMajorGemm.ColumnMajorSgemm<MemorySegment>, AutoCloseable {
+final class CublasGemm implements RowMajorGemm.ColumnMajorSgemm<MemorySegment> {
     private final MemorySegment handle;
-    private final Arena arena = Arena.ofShared();
+    /** Freed with the kernel that uses this (the frame's kernels have no close). */
+    private final Arena arena = Arena.ofAuto();
     private final MemorySegment alpha = arena.allocate(ValueLayout.JAVA_FLOAT);
     private final MemorySegment beta = arena.allocate(ValueLayout.JAVA_FLOAT);
 
@@ -38,6 +39,4 @@ final class CublasGemm implements RowMajorGemm.ColumnMajorSgemm<MemorySegment>, 
             cublas(Cublas.cublasSgemmStridedBatched(handle, opA, opB, m, n, k, this.alpha, a, lda, strideA, b, ldb,
                     strideB, this.beta, c, ldc, strideC, batch), "cublasSgemmStridedBatched");
     }
-
-    @Override public void close() { arena.close(); }
 }

@@ -83,6 +83,7 @@ public final class CudaKernelRegistry {
     public static CudaKernelRegistry standard() {
         CudaKernelRegistry r = new CudaKernelRegistry();
         CudaElementwiseKernels.register(r);
+        CudaConvKernels.register(r); CudaDenseKernels.register(r);
         return r;
     }
 }

@@ -71,8 +71,8 @@ final class CudnnConv implements AutoCloseable {
                     }
                 } catch (RuntimeException e) {
                     if (g != null) g.close();
-                    notices.accept("the tuned cuDNN engine " + requested.entry() + " cannot run here (" + e.getMessage()
-                            + "): the engine is chosen again by cuDNN's heuristics");
+                    notices.accept("the tuned cuDNN engine " + requested.entry() + " cannot run " + p + " here ("
+                            + e.getMessage() + "): the engine is chosen again by cuDNN's heuristics");
                 }
             }
         }

@@ -47,7 +47,11 @@ public final class RowMajorGemm {
     /** Runs row-major C = alpha op(A) op(B) + beta C (batched as in {@link #map}) through a column-major BLAS. */
     public static <P> void gemm(ColumnMajorSgemm<P> blas, boolean transA, boolean transB, int batch, int m, int n,
                                 int k, float alpha, P a, P b, float beta, P c) {
-        Call x = map(transA, transB, batch, m, n, k);
+        run(blas, map(transA, transB, batch, m, n, k), alpha, a, b, beta, c);
+    }
+
+    /** A call {@link #map} prepared (once, when a kernel is bound), on row-major A, B and C. */
+    public static <P> void run(ColumnMajorSgemm<P> blas, Call x, float alpha, P a, P b, float beta, P c) {
         blas.sgemm(x.transFirst(), x.transSecond(), x.m(), x.n(), x.k(), alpha, b, x.ldFirst(), x.strideFirst(),
                 a, x.ldSecond(), x.strideSecond(), beta, c, x.ldc(), x.strideC(), x.batch());
     }

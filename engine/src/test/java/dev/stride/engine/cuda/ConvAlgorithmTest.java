@@ -79,8 +79,8 @@ class ConvAlgorithmTest {
         var tuned = ConvAlgorithm.engine(28, List.of(new ConvAlgorithm.Knob(2, 3)), false, H100);
         assertNull(tuned.mismatch(H100));
         String otherGpu = ConvAlgorithm.machine("NVIDIA A100-SXM4-40GB", "9.24.0");
-        assertEquals("cuDNN engine 28 was tuned on NVIDIA H100 80GB HBM3,cudnn 9.24.0; this session runs on"
-                + " NVIDIA A100-SXM4-40GB,cudnn 9.24.0: the engine is chosen again by cuDNN's heuristics (re-tune with"
+        assertEquals("the plan's cuDNN engines were tuned on NVIDIA H100 80GB HBM3,cudnn 9.24.0; this session runs on"
+                + " NVIDIA A100-SXM4-40GB,cudnn 9.24.0: they are chosen again by cuDNN's heuristics (re-tune with"
                 + " CudnnAutotuner for the fastest)", tuned.mismatch(otherGpu));
         String otherCudnn = ConvAlgorithm.machine("NVIDIA H100 80GB HBM3", "9.10.2");
         assertTrue(tuned.mismatch(otherCudnn).contains("this session runs on NVIDIA H100 80GB HBM3,cudnn 9.10.2"));

@@ -8,9 +8,11 @@
 // Accumulation in float, as cuDNN's float32 engines do.
 #include "common.cuh"
 
-// y[n, o, oy, ox] = bias[o] + sum over c of o's group, ky, kx (in that order) of x * w; bias may be 0 (none).
-// relu != 0 clamps at zero (a fused activation).
-extern "C" __global__ void stride_conv2d_forward(const float* x, const float* w, const float* bias, float* y,
+// y[n, o, oy, ox] = bias[o] + sum over c of o's group, ky, kx (in that order) of x * w; the bias only when
+// hasBias != 0 (bias then points at any valid buffer: a launch passes no null pointers). relu != 0 clamps at zero
+// (a fused activation).
+extern "C" __global__ void stride_conv2d_forward(const float* x, const float* w, const float* bias, int hasBias,
+                                                 float* y,
                                                  long long N, long long C, long long H, long long W, long long O,
                                                  long long Ho, long long Wo, long long kH, long long kW,
                                                  long long sh, long long sw, long long pt, long long pl,
@@ -33,15 +35,16 @@ extern "C" __global__ void stride_conv2d_forward(const float* x, const float* w,
                 }
             }
         }
-        if (bias != 0) acc += bias[o];
+        if (hasBias != 0) acc += bias[o];
         y[i] = relu != 0 && acc < 0.0f ? 0.0f : acc;
     }
 }
 
 // dx[n, c, iy, ix] = bias[c] + sum over o of c's group, ky, kx (in that order) of dy[n, o, oy, ox] * w[o, c_local,
 // ky, kx] for the (oy, ox) whose window reads (iy, ix) through tap (ky, kx): oy*sh = iy + pt - ky*dh. The data
-// gradient of a convolution, and the forward pass of a transposed one (with its bias; 0 for none).
-extern "C" __global__ void stride_conv2d_backward_data(const float* dy, const float* w, const float* bias, float* dx,
+// gradient of a convolution, and the forward pass of a transposed one (with its bias when hasBias != 0).
+extern "C" __global__ void stride_conv2d_backward_data(const float* dy, const float* w, const float* bias, int hasBias,
+                                                       float* dx,
                                                        long long N, long long C, long long H, long long W, long long O,
                                                        long long Ho, long long Wo, long long kH, long long kW,
                                                        long long sh, long long sw, long long pt, long long pl,
@@ -69,7 +72,7 @@ extern "C" __global__ void stride_conv2d_backward_data(const float* dy, const fl
                 }
             }
         }
-        if (bias != 0) acc += bias[c];
+        if (hasBias != 0) acc += bias[c];
         dx[i] = acc;
     }
 }
@@ -108,8 +111,7 @@ extern "C" __global__ void stride_conv2d_backward_filter(const float* x, const f
 extern "C" __global__ void stride_conv_bias_act(float* y, const float* bias, long long channels, long long plane,
                                                 long long total, int relu) {
     STRIDE_FOR(i, total) {
-        float v = y[i];
-        if (bias != 0) v += bias[(i / plane) % channels];
+        float v = y[i] + bias[(i / plane) % channels];
         y[i] = relu != 0 && v < 0.0f ? 0.0f : v;
     }
 }

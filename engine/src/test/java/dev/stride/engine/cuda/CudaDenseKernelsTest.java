@@ -1,0 +1,42 @@
+package dev.stride.engine.cuda;
+
+import dev.stride.engine.Backend;
+import dev.stride.graph.Shape;
+import dev.stride.graph.op.Dense;
+import dev.stride.graph.op.MatMul;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.lifecycle.AddLifecycleHook;
+
+import java.util.List;
+
+/**
+ * The dense family's direct kernel (gemm.cu) on the emulated device against the reference backend: Dense with and
+ * without its bias, and MatMul with every transpose, rank 2 and batched rank 3, which are also Dense's gradients
+ * (dy w and dy^T x). Skipped, with the reason, without g++. The cuBLAS path is checked by {@link CudnnGpuTest} and
+ * its operand mapping by {@link RowMajorGemmTest}.
+ */
+@AddLifecycleHook(CudaConvKernelsTest.NeedsGxx.class)
+class CudaDenseKernelsTest {
+    private static final Backend CUDA = CudaBackend.emulated();
+
+    @Property(tries = 40)
+    void dense(@ForAll @IntRange(min = 1, max = 9) int n, @ForAll @IntRange(min = 1, max = 40) int k,
+               @ForAll @IntRange(min = 1, max = 9) int m, @ForAll boolean bias, @ForAll long seed) {
+        List<Shape> in = bias ? List.of(Shape.of(n, k), Shape.of(m, k), Shape.of(m)) : List.of(Shape.of(n, k), Shape.of(m, k));
+        OneNode.check(CUDA, CUDA.target(), new Dense(), in, seed, "gemm");
+    }
+
+    @Property(tries = 60)
+    void matmul(@ForAll @IntRange(min = 0, max = 3) int batch, @ForAll @IntRange(min = 1, max = 8) int m,
+                @ForAll @IntRange(min = 1, max = 8) int n, @ForAll @IntRange(min = 1, max = 30) int k,
+                @ForAll boolean transA, @ForAll boolean transB, @ForAll long seed) {
+        Shape a = transA ? Shape.of(k, m) : Shape.of(m, k), b = transB ? Shape.of(n, k) : Shape.of(k, n);
+        if (batch > 0) {
+            a = Shape.of(batch, a.dim(0), a.dim(1));
+            b = Shape.of(batch, b.dim(0), b.dim(1));
+        }
+        OneNode.check(CUDA, CUDA.target(), new MatMul(transA, transB), List.of(a, b), seed, "gemm");
+    }
+}
