@@ -181,4 +181,7 @@ final class CudaConvKernels {
     static void notice(String message) {
         if (NOTICED.add(message)) System.err.println("stride cuda: " + message);
     }
+
+    /** The notices printed so far (tests). */
+    static Set<String> noticed() { return Set.copyOf(NOTICED); }
 }

@@ -13,8 +13,7 @@ import net.jqwik.api.Assume;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import net.jqwik.api.lifecycle.LifecycleContext;
-import net.jqwik.api.lifecycle.SkipExecutionHook;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -24,47 +23,44 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The convolution family's direct kernels (conv.cu) on the emulated device against the reference backend, every
- * pass over random convolutions ({@link ConvCase}: batch 1, one channel, odd sizes, stride above the kernel,
- * padding on one side, dilation, groups, depthwise), and the choice of kernel: direct on the emulated device
- * whatever the plan's entry says. Skipped, with the reason, without g++.
+ * The convolution family against the reference backend, every pass over random convolutions ({@link ConvCase}:
+ * batch 1, one channel, odd sizes, stride above the kernel, padding on one side, dilation, groups, depthwise): the
+ * direct kernels (conv.cu) on the emulated device; on a GPU ({@code -Dstride.cuda.device=gpu}) cuDNN with the
+ * heuristics' engine, and the direct kernels forced by a {@value ConvAlgorithm#DIRECT} entry. Also the choice of
+ * kernel: direct on the emulated device whatever the plan's entry says. Skipped, with the reason, where the backend
+ * under test cannot run ({@link CudaUnderTest}).
  */
-@AddLifecycleHook(CudaConvKernelsTest.NeedsGxx.class)
+@Tag("cuda-kernels")
+@AddLifecycleHook(CudaUnderTest.Usable.class)
 class CudaConvKernelsTest {
-    static final class NeedsGxx implements SkipExecutionHook {
-        @Override public SkipResult shouldBeSkipped(LifecycleContext context) {
-            String why = EmulatedDevice.unavailableReason();
-            return why == null ? SkipResult.doNotSkip() : SkipResult.skip("emulated cuda device unavailable: " + why);
-        }
-    }
+    private static final Backend CUDA = CudaUnderTest.backend();
 
-    private static final Backend CUDA = CudaBackend.emulated();
-
-    private static double check(dev.stride.graph.Op op, List<Shape> in, long seed, String tol) {
-        return OneNode.check(CUDA, CUDA.target(), op, in, seed, tol);
+    /** {@code direct}: the plan forces the direct kernel (what the emulated device runs anyway). */
+    private static double check(dev.stride.graph.Op op, List<Shape> in, long seed, String tol, boolean direct) {
+        return OneNode.check(CUDA, OneNode.forcing(CUDA, direct ? ConvAlgorithm.DIRECT : ""), op, in, seed, tol);
     }
 
     @Property(tries = 60)
-    void forward(@ForAll long seed) {
+    void forward(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
         List<Shape> in = k.bias() ? List.of(k.x(), k.weight(), Shape.of(k.o())) : List.of(k.x(), k.weight());
-        check(k.conv(), in, seed, "conv.im2col");
+        check(k.conv(), in, seed, "conv.im2col", direct);
     }
 
     @Property(tries = 60)
-    void backwardData(@ForAll long seed) {
+    void backwardData(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
-        check(k.conv().backwardData(k.h(), k.w()), List.of(k.output(), k.weight()), seed, "conv.backward");
+        check(k.conv().backwardData(k.h(), k.w()), List.of(k.output(), k.weight()), seed, "conv.backward", direct);
     }
 
     @Property(tries = 60)
-    void backwardFilter(@ForAll long seed) {
+    void backwardFilter(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
-        check(k.conv().backwardFilter(k.kh(), k.kw()), List.of(k.x(), k.output()), seed, "conv.backward");
+        check(k.conv().backwardFilter(k.kh(), k.kw()), List.of(k.x(), k.output()), seed, "conv.backward", direct);
     }
 
     @Property(tries = 60)
-    void transposed(@ForAll long seed, @ForAll boolean withBias) {
+    void transposed(@ForAll long seed, @ForAll boolean withBias, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
         ConvTranspose2d t = k.transposed((int) Math.floorMod(seed >>> 5, Math.max(k.sh(), k.dh())),
                 (int) Math.floorMod(seed >>> 11, Math.max(k.sw(), k.dw())));
@@ -78,21 +74,21 @@ class CudaConvKernelsTest {
             Assume.that(false);
             return;
         }
-        check(t, shapes, seed, "conv.backward");
+        check(t, shapes, seed, "conv.backward", direct);
     }
 
     @Property(tries = 30)
     void biasGradAndBroadcast(@ForAll long seed) {
         ConvCase k = ConvCase.draw(seed);
         Shape y = k.output();
-        check(new BiasGrad(), List.of(y), seed, "reduction");
-        check(new BiasBroadcast(y.dims()), List.of(Shape.of(y.dim(1))), seed, "elementwise");
+        check(new BiasGrad(), List.of(y), seed, "reduction", false);
+        check(new BiasBroadcast(y.dims()), List.of(Shape.of(y.dim(1))), seed, "elementwise", false);
     }
 
     /** Worked case, by hand: 1x1x3x3 input 1..9, 2x2 kernel of ones, stride 1, no padding: window sums. */
     @Test
     void aHandComputedConvolution() {
-        assumeTrue(EmulatedDevice.unavailableReason() == null, () -> "g++: " + EmulatedDevice.unavailableReason());
+        CudaUnderTest.assume();
         var plan = dev.stride.graph.Compiler.compile(OneNode.graph(DType.F32,
                 new dev.stride.graph.op.Conv2d(1, 1, 0, 0, 0, 0, 1, 1, 1), List.of(Shape.of(1, 1, 3, 3), Shape.of(1, 1, 2, 2))),
                 CUDA.target());

@@ -8,18 +8,20 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
+import org.junit.jupiter.api.Tag;
 
 import java.util.List;
 
 /**
- * The dense family's direct kernel (gemm.cu) on the emulated device against the reference backend: Dense with and
- * without its bias, and MatMul with every transpose, rank 2 and batched rank 3, which are also Dense's gradients
- * (dy w and dy^T x). Skipped, with the reason, without g++. The cuBLAS path is checked by {@link CudnnGpuTest} and
- * its operand mapping by {@link RowMajorGemmTest}.
+ * The dense family against the reference backend: Dense with and without its bias, and MatMul with every
+ * transpose, rank 2 and batched rank 3, which are also Dense's gradients (dy w and dy^T x). On the emulated device
+ * the direct kernel (gemm.cu); on a GPU ({@code -Dstride.cuda.device=gpu}) cuBLAS, whose operand mapping
+ * {@link RowMajorGemmTest} checks everywhere. Skipped, with the reason, where the backend under test cannot run.
  */
-@AddLifecycleHook(CudaConvKernelsTest.NeedsGxx.class)
+@Tag("cuda-kernels")
+@AddLifecycleHook(CudaUnderTest.Usable.class)
 class CudaDenseKernelsTest {
-    private static final Backend CUDA = CudaBackend.emulated();
+    private static final Backend CUDA = CudaUnderTest.backend();
 
     @Property(tries = 40)
     void dense(@ForAll @IntRange(min = 1, max = 9) int n, @ForAll @IntRange(min = 1, max = 40) int k,
