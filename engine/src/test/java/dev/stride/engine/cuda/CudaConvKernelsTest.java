@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * kernel: direct on the emulated device whatever the plan's entry says. Skipped, with the reason, where the backend
  * under test cannot run ({@link CudaUnderTest}).
  */
-@Tag("cuda-kernels")
+@net.jqwik.api.Tag("cuda-kernels")   // jqwik reads its own tags; the JUnit tests below carry JUnit's
 @AddLifecycleHook(CudaUnderTest.Usable.class)
 class CudaConvKernelsTest {
     private static final Backend CUDA = CudaUnderTest.backend();
@@ -87,6 +87,7 @@ class CudaConvKernelsTest {
 
     /** Worked case, by hand: 1x1x3x3 input 1..9, 2x2 kernel of ones, stride 1, no padding: window sums. */
     @Test
+    @Tag("cuda-kernels")
     void aHandComputedConvolution() {
         CudaUnderTest.assume();
         var plan = dev.stride.graph.Compiler.compile(OneNode.graph(DType.F32,
@@ -103,6 +104,7 @@ class CudaConvKernelsTest {
 
     /** On the emulated device every convolution entry runs the direct kernel, and says so. */
     @Test
+    @Tag("cuda-kernels")
     void theEmulatedDeviceRunsTheDirectKernelWhateverTheEntry() {
         assumeTrue(EmulatedDevice.unavailableReason() == null, () -> "g++: " + EmulatedDevice.unavailableReason());
         ConvCase k = ConvCase.draw(3);
@@ -119,6 +121,7 @@ class CudaConvKernelsTest {
     }
 
     @Test
+    @Tag("cuda-kernels")
     void alignmentIsTheLargestCommonPowerOfTwo() {
         assertEquals(256, CudaConvKernels.alignment(0x10000, 0x200, 0));
         assertEquals(16, CudaConvKernels.alignment(0x10000, 0x210));

@@ -8,7 +8,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
-import org.junit.jupiter.api.Tag;
 
 import java.util.List;
 
@@ -18,7 +17,7 @@ import java.util.List;
  * the direct kernel (gemm.cu); on a GPU ({@code -Dstride.cuda.device=gpu}) cuBLAS, whose operand mapping
  * {@link RowMajorGemmTest} checks everywhere. Skipped, with the reason, where the backend under test cannot run.
  */
-@Tag("cuda-kernels")
+@net.jqwik.api.Tag("cuda-kernels")   // jqwik reads its own tags, not JUnit Jupiter's
 @AddLifecycleHook(CudaUnderTest.Usable.class)
 class CudaDenseKernelsTest {
     private static final Backend CUDA = CudaUnderTest.backend();

@@ -3,6 +3,7 @@ package dev.stride.engine.cuda;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AddLifecycleHook;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the operation's finalize), and refuse a wrong one with cuDNN's reason. Engine configurations and execution
  * plans need a device's properties: {@link CudnnGpuTest} covers them.
  */
+@net.jqwik.api.Tag("cudnn")   // jqwik reads its own tags; the JUnit tests below carry JUnit's
 @AddLifecycleHook(CudnnLibrary.Needed.class)
 class CudnnGraphTest {
     private static ConvProblem problem(ConvCase k, ConvProblem.Pass pass) {
@@ -64,6 +66,7 @@ class CudnnGraphTest {
 
     /** A filter whose channels do not divide the input's is not a grouped convolution cuDNN accepts. */
     @Test
+    @Tag("cudnn")
     void channelsThatAreNotGroupsAreRefused() {
         CudnnLibrary.assume();
         ConvProblem p = new ConvProblem(ConvProblem.Pass.FORWARD, new long[] {1, 5, 6, 6}, new long[] {4, 2, 3, 3},
@@ -80,6 +83,7 @@ class CudnnGraphTest {
      * past the graph's engines by cuDNN. (Finalizing the configuration needs a device's properties.)
      */
     @Test
+    @Tag("cudnn")
     void enginesOfAGraphByIndexWithTheirKnobs() {
         CudnnLibrary.assume();
         ConvCase k = ConvCase.draw(7);
@@ -111,6 +115,7 @@ class CudnnGraphTest {
     }
 
     @Test
+    @Tag("cudnn")
     void fusionIsForwardOnly() {
         ConvCase k = ConvCase.draw(1);
         ConvProblem p = ConvProblem.of(ConvProblem.Pass.BACKWARD_DATA, k.conv(), k.x(), k.weight(), k.output(), false);
