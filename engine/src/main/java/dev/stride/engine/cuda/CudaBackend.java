@@ -26,7 +26,10 @@ import java.util.function.Supplier;
 public final class CudaBackend implements Backend {
     public static final String NAME = "cuda";
 
-    private static final CudaKernelRegistry KERNELS = CudaKernelRegistry.standard();
+    /** Built on first use, not when the service loader instantiates every backend. */
+    private static final class Kernels {
+        static final CudaKernelRegistry STANDARD = CudaKernelRegistry.standard();
+    }
 
     private final Supplier<CudaStatus> status;
 
@@ -36,7 +39,7 @@ public final class CudaBackend implements Backend {
     CudaBackend(Supplier<CudaStatus> status) { this.status = status; }
 
     /** The kernels every cuda program binds its nodes through. */
-    public static CudaKernelRegistry kernels() { return KERNELS; }
+    public static CudaKernelRegistry kernels() { return Kernels.STANDARD; }
 
     @Override public String name() { return NAME; }
 
@@ -64,14 +67,14 @@ public final class CudaBackend implements Backend {
         String why = unavailableReason();
         if (why != null) throw new IllegalStateException("the cuda backend cannot load a plan here: " + why);
         check(plan);
-        return new CudaProgram(plan, KERNELS, CudaDevice.open(0, KERNELS.kernelSources()));
+        return new CudaProgram(plan, kernels(), CudaDevice.open(0, kernels().kernelSources()));
     }
 
     /** What every cuda load checks before touching a device: float32, and a kernel for every scheduled node. */
     static void check(Plan plan) {
         if (plan.graph().dtype() != DType.F32)
             throw new IllegalArgumentException("the cuda backend runs float32 plans; this plan is " + plan.graph().dtype());
-        String missing = KERNELS.missing(plan);
+        String missing = kernels().missing(plan);
         if (missing != null)
             throw new UnsupportedOperationException("the cuda backend has no kernel for " + missing
                     + ". Run this plan on the 'cpu' or 'reference' backend: Session.open(plan, \"cpu\", options)");
@@ -100,7 +103,7 @@ public final class CudaBackend implements Backend {
             String why = unavailableReason();
             if (why != null) throw new IllegalStateException("the emulated cuda device is unavailable: " + why);
             check(plan);
-            return new CudaProgram(plan, KERNELS, EmulatedDevice.open(KERNELS.kernelSources()));
+            return new CudaProgram(plan, kernels(), EmulatedDevice.open(kernels().kernelSources()));
         }
     }
 }

@@ -3,9 +3,6 @@ package dev.stride.engine.cuda;
 import dev.stride.cuda.CudaLibraries;
 import dev.stride.cuda.CudaStatus;
 import dev.stride.engine.RunContext;
-import dev.stride.graph.Shape;
-import dev.stride.graph.op.BiasBroadcast;
-import dev.stride.graph.op.BiasGrad;
 import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Conv2dBackwardData;
 import dev.stride.graph.op.Conv2dBackwardFilter;
@@ -18,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The convolution family's cuda kernels: Conv2d, Conv2dBackwardData, ConvTranspose2d (the data pass of its adjoint
- * convolution, plus its bias), Conv2dBackwardFilter, and the per-channel bias ops BiasGrad and BiasBroadcast.
+ * convolution, plus its bias) and Conv2dBackwardFilter. (A convolution's bias gradient, BiasGrad, is the
+ * element-wise family's.)
  *
  * <p>A convolution node runs on cuDNN on a GPU ({@link CudnnConv}: the graph API, engine by the plan's
  * {@link ConvAlgorithm} entry or cuDNN's heuristics, a session-wide workspace, a bias added by
@@ -52,22 +50,6 @@ final class CudaConvKernels {
         r.register(Conv2dBackwardData.class, (op, node) -> convolution(node));
         r.register(ConvTranspose2d.class, (op, node) -> convolution(node));
         r.register(Conv2dBackwardFilter.class, (op, node) -> convolution(node));
-        r.register(BiasGrad.class, (op, node) -> {
-            Shape s = node.inShape(0);
-            long batch = s.dim(0), channels = s.dim(1), plane = s.size() / Math.max(1, batch * channels);
-            // stride_conv_bias_grad(const float* dy, float* db, long long batch, long long channels, long long plane)
-            Launch l = node.launch("stride_conv_bias_grad", channels, Arg.ptr(node.in(0)), Arg.ptr(node.out(0)),
-                    Arg.i64(batch), Arg.i64(channels), Arg.i64(plane));
-            return ctx -> l.run();
-        });
-        r.register(BiasBroadcast.class, (op, node) -> {
-            Shape s = node.outShape(0);
-            long channels = s.dim(1), total = s.size(), plane = total / Math.max(1, s.dim(0) * channels);
-            // stride_conv_bias_broadcast(const float* b, float* y, long long channels, long long plane, long long total)
-            Launch l = node.launch("stride_conv_bias_broadcast", total, Arg.ptr(node.in(0)), Arg.ptr(node.out(0)),
-                    Arg.i64(channels), Arg.i64(plane), Arg.i64(total));
-            return ctx -> l.run();
-        });
     }
 
     /** Device pointers of a convolution node by the roles of its pass: x, w, y, and the bias (0 without one). */

@@ -110,59 +110,64 @@ public final class CudaDevice implements Device {
                 + " SMs)";
     }
 
+    /**
+     * On a thread that has not used this device yet, makes it the runtime's current device and the primary context
+     * the driver API's current context: both are per thread, and a session may move between threads.
+     */
     private void makeCurrent() {
         ensureOpen();
         Thread t = Thread.currentThread();
         if (t != current) {
+            cuda(Cudart.cudaSetDevice(ordinal), "cudaSetDevice(" + ordinal + ")");
             driver(CudaDriver.cuCtxSetCurrent(primaryContext), "cuCtxSetCurrent");
             current = t;
         }
     }
 
     @Override public long alloc(long bytes) {
-        ensureOpen();
+        makeCurrent();
         DeviceMemory m = DeviceMemory.device(bytes);
         allocations.put(m.base.address(), m);
         return m.base.address();
     }
 
     @Override public void free(long address) {
-        ensureOpen();
+        makeCurrent();
         DeviceMemory m = allocations.remove(address);
         if (m == null) throw new IllegalArgumentException("free of 0x" + Long.toHexString(address) + ", not an allocation of this device");
         m.close();
     }
 
     @Override public MemorySegment allocHost(long bytes) {
-        ensureOpen();
+        makeCurrent();
         DeviceMemory m = DeviceMemory.pinnedHost(bytes);
         hostAllocations.put(m.base.address(), m);
         return m.base;
     }
 
     @Override public void copyToDevice(MemorySegment host, long hostOffset, long dst, long bytes) {
-        ensureOpen();
+        makeCurrent();
         cuda(Cudart.cudaMemcpyAsync(MemorySegment.ofAddress(dst), host.asSlice(hostOffset, bytes), bytes,
                 Cudart.cudaMemcpyHostToDevice(), ctx.stream), "cudaMemcpyAsync(host to device, " + bytes + " bytes)");
         ctx.synchronize();
     }
 
     @Override public void copyToHost(long src, MemorySegment host, long hostOffset, long bytes) {
-        ensureOpen();
+        makeCurrent();
         cuda(Cudart.cudaMemcpyAsync(host.asSlice(hostOffset, bytes), MemorySegment.ofAddress(src), bytes,
                 Cudart.cudaMemcpyDeviceToHost(), ctx.stream), "cudaMemcpyAsync(device to host, " + bytes + " bytes)");
         ctx.synchronize();
     }
 
     @Override public void copy(long src, long dst, long bytes) {
-        ensureOpen();
+        makeCurrent();
         if (bytes == 0) return;
         cuda(Cudart.cudaMemcpyAsync(MemorySegment.ofAddress(dst), MemorySegment.ofAddress(src), bytes,
                 Cudart.cudaMemcpyDeviceToDevice(), ctx.stream), "cudaMemcpyAsync(device to device, " + bytes + " bytes)");
     }
 
     @Override public void memset(long dst, int value, long bytes) {
-        ensureOpen();
+        makeCurrent();
         if (bytes == 0) return;
         cuda(Cudart.cudaMemsetAsync(MemorySegment.ofAddress(dst), value, bytes, ctx.stream), "cudaMemsetAsync");
     }
@@ -225,7 +230,7 @@ public final class CudaDevice implements Device {
     }
 
     @Override public void synchronize() {
-        ensureOpen();
+        makeCurrent();
         ctx.synchronize();
     }
 

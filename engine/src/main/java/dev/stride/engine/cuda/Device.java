@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Ordering: {@link #copy}, {@link #memset} and launches are enqueued in order (asynchronous on a GPU);
  * {@link #copyToDevice} and {@link #copyToHost} wait for everything enqueued before them and for their own copy,
- * so the host memory may be reused (or read) when they return.
+ * so the host memory may be reused (or read) when they return. Host segments must be native memory (an
+ * {@code Arena}'s, or {@link #allocHost}), not arrays: the GPU copies from their addresses.
  */
 public interface Device extends AutoCloseable {
     /** One line: "NVIDIA H100 80GB HBM3 (sm_90), ..." or "emulated on the host (g++ ...)". */

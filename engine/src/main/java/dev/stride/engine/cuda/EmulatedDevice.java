@@ -101,9 +101,10 @@ public final class EmulatedDevice implements Device {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "stride-cuda-emulated");
         Path so = dir.resolve("kernels-" + key.substring(0, 32) + ".so");
         if (Files.isRegularFile(so)) return so;
+        Path work = null;
         try {
             Files.createDirectories(dir);
-            Path work = Files.createTempDirectory(dir, "build-");
+            work = Files.createTempDirectory(dir, "build-");
             Path header = Files.writeString(work.resolve("emulation.h"), KernelSources.resource("emulation.h"));
             Path unit = Files.writeString(work.resolve("kernels.cu"), sources.unit());
             Path out = work.resolve("kernels.so");
@@ -112,19 +113,29 @@ public final class EmulatedDevice implements Device {
             cmd.addAll(List.of("-x", "c++", "-include", header.toString(), unit.toString(), "-o", out.toString()));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            // The unit's #line directives make g++ name the kernel file and line ("elementwise.cu:12:5: error: ...").
             if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0)
                 throw new IllegalStateException("g++ could not compile the kernel sources " + sources.files()
-                        + " for the emulated device (unit kept at " + unit + "):\n" + log.strip());
+                        + " for the emulated device:\n" + log.strip());
             Files.move(out, so, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            Files.deleteIfExists(header);
-            Files.deleteIfExists(unit);
-            Files.deleteIfExists(work);
             return so;
         } catch (IOException e) {
             throw new UncheckedIOException("building the emulated kernels in " + dir, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while compiling the emulated kernels", e);
+        } finally {
+            deleteQuietly(work);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) return;
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) Files.deleteIfExists(f);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a leftover folder in the temporary directory is harmless
         }
     }
 

@@ -6,8 +6,6 @@ import dev.stride.graph.GraphException;
 import dev.stride.graph.Node;
 import dev.stride.graph.Shape;
 import dev.stride.graph.ShapeException;
-import dev.stride.graph.op.BiasBroadcast;
-import dev.stride.graph.op.BiasGrad;
 import dev.stride.graph.op.ConvTranspose2d;
 import net.jqwik.api.Assume;
 import net.jqwik.api.ForAll;
@@ -28,12 +26,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * direct kernels (conv.cu) on the emulated device; on a GPU ({@code -Dstride.cuda.device=gpu}) cuDNN with the
  * heuristics' engine, and the direct kernels forced by a {@value ConvAlgorithm#DIRECT} entry. Also the choice of
  * kernel: direct on the emulated device whatever the plan's entry says. Skipped, with the reason, where the backend
- * under test cannot run ({@link CudaUnderTest}).
+ * under test cannot run ({@link CudaCrossBackend#backend()}).
  */
 @net.jqwik.api.Tag("cuda-kernels")   // jqwik reads its own tags; the JUnit tests below carry JUnit's
-@AddLifecycleHook(CudaUnderTest.Usable.class)
+@AddLifecycleHook(CudaCrossBackend.SkipUnlessUsable.class)
 class CudaConvKernelsTest {
-    private static final Backend CUDA = CudaUnderTest.backend();
+    private static final Backend CUDA = CudaCrossBackend.backend();
 
     /** {@code direct}: the plan forces the direct kernel (what the emulated device runs anyway). */
     private static double check(dev.stride.graph.Op op, List<Shape> in, long seed, String tol, boolean direct) {
@@ -44,19 +42,19 @@ class CudaConvKernelsTest {
     void forward(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
         List<Shape> in = k.bias() ? List.of(k.x(), k.weight(), Shape.of(k.o())) : List.of(k.x(), k.weight());
-        check(k.conv(), in, seed, "conv.im2col", direct);
+        check(k.conv(), in, seed, "conv", direct);
     }
 
     @Property(tries = 60)
     void backwardData(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
-        check(k.conv().backwardData(k.h(), k.w()), List.of(k.output(), k.weight()), seed, "conv.backward", direct);
+        check(k.conv().backwardData(k.h(), k.w()), List.of(k.output(), k.weight()), seed, "conv", direct);
     }
 
     @Property(tries = 60)
     void backwardFilter(@ForAll long seed, @ForAll boolean direct) {
         ConvCase k = ConvCase.draw(seed);
-        check(k.conv().backwardFilter(k.kh(), k.kw()), List.of(k.x(), k.output()), seed, "conv.backward", direct);
+        check(k.conv().backwardFilter(k.kh(), k.kw()), List.of(k.x(), k.output()), seed, "conv", direct);
     }
 
     @Property(tries = 60)
@@ -74,22 +72,27 @@ class CudaConvKernelsTest {
             Assume.that(false);
             return;
         }
-        check(t, shapes, seed, "conv.backward", direct);
+        check(t, shapes, seed, "conv", direct);
     }
 
-    @Property(tries = 30)
-    void biasGradAndBroadcast(@ForAll long seed) {
+    /**
+     * Through autodiff and the whole cuda backend: a convolution with its bias, the loss sum(y * R), and the
+     * gradients of x, w and b, which the graph computes with Conv2dBackwardData, Conv2dBackwardFilter and BiasGrad
+     * nodes, against the float64 reference ({@link CudaCrossBackend}).
+     */
+    @Property(tries = 40)
+    void gradientsThroughAutodiff(@ForAll long seed) {
         ConvCase k = ConvCase.draw(seed);
-        Shape y = k.output();
-        check(new BiasGrad(), List.of(y), seed, "reduction", false);
-        check(new BiasBroadcast(y.dims()), List.of(Shape.of(y.dim(1))), seed, "elementwise", false);
+        CudaCrossBackend.check(List.of(k.x(), k.weight(), Shape.of(k.o())),
+                (b, xs) -> List.of(b.apply("conv", k.conv(), xs.get(0), xs.get(1), xs.get(2))), seed,
+                CudaCrossBackend.Options.forward("conv").withGradients(0, 1, 2));
     }
 
     /** Worked case, by hand: 1x1x3x3 input 1..9, 2x2 kernel of ones, stride 1, no padding: window sums. */
     @Test
     @Tag("cuda-kernels")
     void aHandComputedConvolution() {
-        CudaUnderTest.assume();
+        CudaCrossBackend.assumeUsable();
         var plan = dev.stride.graph.Compiler.compile(OneNode.graph(DType.F32,
                 new dev.stride.graph.op.Conv2d(1, 1, 0, 0, 0, 0, 1, 1, 1), List.of(Shape.of(1, 1, 3, 3), Shape.of(1, 1, 2, 2))),
                 CUDA.target());

@@ -18,9 +18,9 @@ import java.util.List;
  * {@link RowMajorGemmTest} checks everywhere. Skipped, with the reason, where the backend under test cannot run.
  */
 @net.jqwik.api.Tag("cuda-kernels")   // jqwik reads its own tags, not JUnit Jupiter's
-@AddLifecycleHook(CudaUnderTest.Usable.class)
+@AddLifecycleHook(CudaCrossBackend.SkipUnlessUsable.class)
 class CudaDenseKernelsTest {
-    private static final Backend CUDA = CudaUnderTest.backend();
+    private static final Backend CUDA = CudaCrossBackend.backend();
 
     @Property(tries = 40)
     void dense(@ForAll @IntRange(min = 1, max = 9) int n, @ForAll @IntRange(min = 1, max = 40) int k,
@@ -39,5 +39,14 @@ class CudaDenseKernelsTest {
             b = Shape.of(batch, b.dim(0), b.dim(1));
         }
         OneNode.check(CUDA, CUDA.target(), new MatMul(transA, transB), List.of(a, b), seed, "gemm");
+    }
+
+    /** Dense's gradients through autodiff: dx and dw are MatMul nodes, db a SumTo (the element-wise family's). */
+    @Property(tries = 30)
+    void denseGradients(@ForAll @IntRange(min = 1, max = 6) int n, @ForAll @IntRange(min = 1, max = 20) int k,
+                        @ForAll @IntRange(min = 1, max = 6) int m, @ForAll long seed) {
+        CudaCrossBackend.check(List.of(Shape.of(n, k), Shape.of(m, k), Shape.of(m)),
+                (b, xs) -> List.of(b.apply("dense", new Dense(), xs.get(0), xs.get(1), xs.get(2))), seed,
+                CudaCrossBackend.Options.forward("gemm").withGradients(0, 1, 2));
     }
 }

@@ -106,6 +106,32 @@ class CudaGpuTest {
         ctx.synchronize();
     }
 
+    /**
+     * The kernel sources compile for this GPU (NVRTC, its compute capability), the module loads, every kernel is found
+     * and a launch runs: the cuda-kernels tests (run on this GPU by -Pgpu) then check what they compute.
+     */
+    @Test
+    void everyKernelCompilesLoadsAndLaunches() {
+        KernelSources sources = CudaBackend.kernels().kernelSources();
+        try (CudaDevice d = CudaDevice.open(0, sources); Arena host = Arena.ofConfined()) {
+            var m = java.util.regex.Pattern.compile("extern \"C\" __global__ void (stride_\\w+)").matcher(sources.unit());
+            int kernels = 0;
+            while (m.find()) {
+                d.prepare(m.group(1), 0).run();   // found; 0 elements launch nothing
+                kernels++;
+            }
+            assertTrue(kernels > 10, sources.files() + ": " + kernels + " kernels");
+            // More elements than a launch has threads (MAX_BLOCKS * BLOCK): the grid-stride loop goes round.
+            int n = CudaDevice.MAX_BLOCKS * CudaDevice.BLOCK + 12345;
+            long y = d.alloc(4L * n);
+            d.launch("stride_fill", n, Arg.ptr(y), Arg.i64(n), Arg.f32(2.5f));
+            MemorySegment out = host.allocate(4L * n);
+            d.copyToHost(y, out, 0, 4L * n);
+            for (int i = 0; i < n; i += 9973) assertEquals(2.5f, out.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+            assertEquals(2.5f, out.getAtIndex(ValueLayout.JAVA_FLOAT, n - 1));
+        }
+    }
+
     /** A plan with no nodes: parameters and inputs go to the device arena and come back unchanged. */
     @Test
     void deviceArenaRoundTripThroughASession() {

@@ -4,7 +4,6 @@ import dev.stride.engine.Backend;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
-import dev.stride.engine.cpu.Tolerances;
 import dev.stride.graph.Compiler;
 import dev.stride.graph.DType;
 import dev.stride.graph.Graph;
@@ -24,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * One op on the cuda backend against the reference backend: a graph of that node alone (every operand a graph
  * input), float32 on the cuda backend and float64 on the reference, the same float32-rounded inputs uniform in
- * [-1, 1), every output element within a {@link Tolerances} entry. The gradient ops are ops of their own, so each
+ * [-1, 1), every output element within a {@link CudaTolerances} entry. The gradient ops are ops of their own, so each
  * pass of a convolution is checked directly, without the other op families a gradient graph would need.
  */
 final class OneNode {
@@ -64,7 +63,7 @@ final class OneNode {
         try (Session s = Session.open(refPlan, "reference", SessionOptions.defaults())) {
             want = s.run(feeds).get("y");
         }
-        Tolerances.Tol tol = Tolerances.of(tolerance);
+        CudaTolerances.Tol tol = CudaTolerances.of(tolerance);
         double worst = 0;
         for (long i = 0; i < want.size(); i++) {
             double err = Math.abs(got.get(i) - want.get(i)), allowed = tol.atol() + tol.rtol() * Math.abs(want.get(i));

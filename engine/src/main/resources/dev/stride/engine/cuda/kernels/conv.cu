@@ -115,24 +115,3 @@ extern "C" __global__ void stride_conv_bias_act(float* y, const float* bias, lon
         y[i] = relu != 0 && v < 0.0f ? 0.0f : v;
     }
 }
-
-// BiasGrad: db[c] = sum over n, then the plane (in that order), of dy[n, c, ...]. One thread per channel.
-extern "C" __global__ void stride_conv_bias_grad(const float* dy, float* db, long long batch, long long channels,
-                                                 long long plane) {
-    STRIDE_FOR(c, channels) {
-        float acc = 0.0f;
-        for (long long n = 0; n < batch; n++) {
-            const float* p = dy + (n * channels + c) * plane;
-            float s = 0.0f;
-            for (long long k = 0; k < plane; k++) s += p[k];
-            acc += s;
-        }
-        db[c] = acc;
-    }
-}
-
-// BiasBroadcast: y[n, c, ...] = b[c].
-extern "C" __global__ void stride_conv_bias_broadcast(const float* b, float* y, long long channels, long long plane,
-                                                      long long total) {
-    STRIDE_FOR(i, total) y[i] = b[(i / plane) % channels];
-}

@@ -81,3 +81,174 @@ extern "C" __global__ void stride_unary_backward(const float* x, const float* y,
                                                  long long n, int fn, double a, double b) {
     STRIDE_FOR(i, n) dx[i] = (float)ew_unary_grad(fn, a, b, (double)x[i], (double)y[i], (double)dy[i]);
 }
+
+// ---- broadcasting: index layouts built on the host (CudaElementwiseKernels.Layout), adjacent dimensions merged.
+// layout = [dims[rank], strides of operand 0[rank], strides of operand 1[rank], ...]; a broadcast dimension has
+// stride 0.
+
+// Binary.Kind, as CudaElementwiseKernels numbers them.
+#define STRIDE_ADD 0
+#define STRIDE_SUB 1
+#define STRIDE_MUL 2
+#define STRIDE_DIV 3
+#define STRIDE_POW 4
+#define STRIDE_MAX 5
+#define STRIDE_MIN 6
+
+__device__ __forceinline__ double ew_binary(int op, double a, double b) {
+    switch (op) {
+        case STRIDE_ADD: return a + b;
+        case STRIDE_SUB: return a - b;
+        case STRIDE_MUL: return a * b;
+        case STRIDE_DIV: return a / b;
+        case STRIDE_POW: return stride_pow(a, b);
+        case STRIDE_MAX: return stride_max(a, b);
+        case STRIDE_MIN: return stride_min(a, b);
+        default: return a;  // unreachable: CudaElementwiseKernels maps every Binary.Kind
+    }
+}
+
+// y = a op b with NumPy broadcasting; n = y's size.
+extern "C" __global__ void stride_binary(const float* a, const float* b, float* y, long long n, int op, int rank,
+                                         const long long* layout) {
+    const long long* dims = layout;
+    STRIDE_FOR(i, n) {
+        double va = a[stride_offset(i, rank, dims, layout + rank)];
+        double vb = b[stride_offset(i, rank, dims, layout + 2 * rank)];
+        y[i] = (float)ew_binary(op, va, vb);
+    }
+}
+
+// BinaryBackward: da, db of dy's shape (n elements) for POW, MAX and MIN (the reference's OnnxKernels).
+extern "C" __global__ void stride_binary_backward(const float* a, const float* b, const float* dy, float* da,
+                                                  float* db, long long n, int op, int rank, const long long* layout) {
+    const long long* dims = layout;
+    STRIDE_FOR(i, n) {
+        double va = a[stride_offset(i, rank, dims, layout + rank)];
+        double vb = b[stride_offset(i, rank, dims, layout + 2 * rank)];
+        double g = dy[i];
+        if (op == STRIDE_POW) {
+            da[i] = (float)(vb == 0 ? 0.0 : g * vb * stride_pow(va, vb - 1));
+            db[i] = (float)(va == 0 && vb >= 0 ? 0.0 : g * stride_pow(va, vb) * log(va));
+        } else {
+            bool toA = op == STRIDE_MAX ? va >= vb : va <= vb;  // ties go to a; NaN goes to b
+            da[i] = (float)(toA ? g : 0.0);
+            db[i] = (float)(toA ? 0.0 : g);
+        }
+    }
+}
+
+// y = x broadcast to y's shape (BroadcastTo; BiasBroadcast as x[C] laid out [1, C, 1...]).
+extern "C" __global__ void stride_broadcast(const float* x, float* y, long long n, int rank, const long long* layout) {
+    STRIDE_FOR(i, n) y[i] = x[stride_offset(i, rank, layout, layout + rank)];
+}
+
+// SumTo: one thread per output element, its input elements summed in double in increasing input index, as the
+// reference does. layout = [kept dims[kr], their input strides[kr], reduced dims[rr], their input strides[rr]];
+// the output is row-major over the kept dimensions; nRed = product of the reduced dimensions.
+extern "C" __global__ void stride_sum_to(const float* x, float* y, long long nOut, long long nRed, int kr, int rr,
+                                         const long long* layout) {
+    const long long* rdims = layout + 2 * kr;
+    const long long* rstrides = rdims + rr;
+    long long last = rr > 0 ? rdims[rr - 1] : 1, lastStride = rr > 0 ? rstrides[rr - 1] : 0;
+    long long rows = rr > 0 ? nRed / last : 1;
+    STRIDE_FOR(o, nOut) {
+        long long base = stride_offset(o, kr, layout, layout + kr);
+        double acc = 0;
+        for (long long r = 0; r < rows; r++) {
+            const float* row = x + base + stride_offset(r, rr - 1, rdims, rstrides);
+            for (long long k = 0; k < last; k++) acc += row[k * lastStride];
+        }
+        y[o] = (float)acc;
+    }
+}
+
+// BiasGrad: db[c] = sum over n of (sum over the inner elements of dy[n, c, :]), in the reference's order.
+extern "C" __global__ void stride_bias_grad(const float* dy, float* db, long long batch, long long channels,
+                                            long long inner) {
+    STRIDE_FOR(c, channels) {
+        double acc = 0;
+        for (long long n = 0; n < batch; n++) {
+            const float* p = dy + (n * channels + c) * inner;
+            double sum = 0;
+            for (long long k = 0; k < inner; k++) sum += p[k];
+            acc += sum;
+        }
+        db[c] = (float)acc;
+    }
+}
+
+// ---- element by element ----
+
+extern "C" __global__ void stride_affine(const float* x, float* y, long long n, double scale, double shift) {
+    STRIDE_FOR(i, n) y[i] = (float)(scale * (double)x[i] + shift);
+}
+
+extern "C" __global__ void stride_fill(float* y, long long n, float value) {
+    STRIDE_FOR(i, n) y[i] = value;
+}
+
+// Clip: min(max(x, lo), hi) with Java's NaN rules (NaN stays NaN); either bound may be infinite.
+extern "C" __global__ void stride_clip(const float* x, float* y, long long n, double lo, double hi) {
+    STRIDE_FOR(i, n) y[i] = (float)stride_min(stride_max((double)x[i], lo), hi);
+}
+
+// ClipBackward: dy where lo < x < hi, 0 on and beyond the bounds (and for NaN).
+extern "C" __global__ void stride_clip_backward(const float* x, const float* dy, float* dx, long long n, double lo,
+                                                double hi) {
+    STRIDE_FOR(i, n) {
+        double v = x[i];
+        dx[i] = lo < v && v < hi ? dy[i] : 0.0f;
+    }
+}
+
+// PRelu: x viewed as [outer, channels, inner], one slope per channel (channels = 1: one shared slope).
+extern "C" __global__ void stride_prelu(const float* x, const float* slope, float* y, long long n, long long channels,
+                                        long long inner) {
+    STRIDE_FOR(i, n) {
+        double v = x[i];
+        y[i] = (float)(v > 0 ? v : (double)slope[(i / inner) % channels] * v);
+    }
+}
+
+extern "C" __global__ void stride_prelu_backward_dx(const float* x, const float* slope, const float* dy, float* dx,
+                                                    long long n, long long channels, long long inner) {
+    STRIDE_FOR(i, n) {
+        double g = dy[i];
+        dx[i] = (float)(x[i] > 0 ? g : (double)slope[(i / inner) % channels] * g);
+    }
+}
+
+// dslope[c] = sum of x * dy over the elements of channel c with x <= 0 (or NaN), per outer index then summed.
+extern "C" __global__ void stride_prelu_backward_dslope(const float* x, const float* dy, float* dslope, long long outer,
+                                                        long long channels, long long inner) {
+    STRIDE_FOR(c, channels) {
+        double total = 0;
+        for (long long o = 0; o < outer; o++) {
+            long long base = (o * channels + c) * inner;
+            double acc = 0;
+            for (long long j = 0; j < inner; j++) {
+                double v = x[base + j];
+                if (!(v > 0)) acc += v * (double)dy[base + j];
+            }
+            total += acc;
+        }
+        dslope[c] = (float)total;
+    }
+}
+
+// ---- the counter-based random ops (the reference's TrainKernels); key = CounterRng.key(seed, step), per run ----
+
+// Dropout: mask = keep (the float 1/(1-p)) where uniform(key, i) >= p, else 0; y = x * mask as stored.
+extern "C" __global__ void stride_dropout(const float* x, float* y, float* mask, long long n, unsigned long long key,
+                                          double p, float keep) {
+    STRIDE_FOR(i, n) {
+        float m = stride_rng_uniform(key, i) >= p ? keep : 0.0f;
+        mask[i] = m;
+        y[i] = (float)((double)x[i] * (double)m);
+    }
+}
+
+extern "C" __global__ void stride_gaussian_noise(float* y, long long n, unsigned long long key) {
+    STRIDE_FOR(i, n) y[i] = (float)stride_rng_gaussian(key, i);
+}
