@@ -2,6 +2,7 @@ package dev.stride.bench;
 
 import dev.stride.cuda.CudaLibraries;
 import dev.stride.cuda.CudaStatus;
+import dev.stride.engine.Backend;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
@@ -143,10 +144,29 @@ public final class GpuBenchmark {
         }
     }
 
+    /** The backend measured: the GPU's; tests pass the emulated device's. */
+    private static Backend backend = new CudaBackend();
+
     private static Session open(Plan plan) {
         String missing = CudaBackend.kernels().missing(plan);
         if (missing != null) throw new IllegalStateException("the cuda backend has no kernel for " + missing);
-        return Session.open(plan, "cuda", SessionOptions.defaults().withSeed(42));
+        return Session.open(plan, backend, SessionOptions.defaults().withSeed(42));
+    }
+
+    /** One conv layer's measurement on {@code b} (tests: the emulated device): the per-call node times, in ns. */
+    static long[] measureConv(Backend b, ConvLayers.Layer l, int batch, int calls) throws Exception {
+        Backend saved = backend;
+        backend = b;
+        try {
+            Measured m = conv(l, batch, null, b.target());
+            try (AutoCloseable r = m.resources()) {
+                long[] t = new long[calls];
+                for (int i = 0; i < calls; i++) t[i] = m.call().getAsLong();
+                return t;
+            }
+        } finally {
+            backend = saved;
+        }
     }
 
     private static Measured forward(String net, int batch, Settings s, Compiler.Target target) {

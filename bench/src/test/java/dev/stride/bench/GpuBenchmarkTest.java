@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The GPU benchmark harness without a GPU: its statistics, its file, the side-by-side report, the conv plans. */
 class GpuBenchmarkTest {
@@ -56,6 +57,20 @@ class GpuBenchmarkTest {
             Map<String, Object> spec = GpuBenchmark.convSpec(l, 2);
             assertEquals(List.of(2, l.channels(), l.height(), l.width()), spec.get("x"));
         }
+    }
+
+    /**
+     * The conv-layer measurement runs end to end on the emulated cuda device (small: ResNet-50 at 32x32, batch 1):
+     * the plan binds, each call's time is the node's own and positive.
+     */
+    @Test
+    void aConvLayerIsMeasuredOnTheEmulatedDevice() throws Exception {
+        assumeTrue(CudaBackend.emulated().unavailableReason() == null, () -> "no emulated device: "
+                + CudaBackend.emulated().unavailableReason());
+        ConvLayers.Layer l = ConvLayers.distinct("resnet50", 32).getLast();
+        long[] t = GpuBenchmark.measureConv(CudaBackend.emulated(), l, 1, 3);
+        assertEquals(3, t.length);
+        for (long ns : t) assertTrue(ns > 0, l.key() + ": " + java.util.Arrays.toString(t));
     }
 
     @Test
