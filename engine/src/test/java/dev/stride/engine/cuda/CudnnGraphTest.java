@@ -114,6 +114,47 @@ class CudnnGraphTest {
         }
     }
 
+    /**
+     * The choice of a node's engine, run against libcudnn without a device, where no configuration can be
+     * finalized: a tuned entry for this machine is tried (its engine found, its configuration refused, a notice),
+     * one for another machine only noticed; then the heuristics (modes A and fallback) are asked, and the node is
+     * refused with the reasons, which is what sends it to the direct kernel.
+     */
+    @Test
+    @Tag("cudnn")
+    void withoutADeviceEveryChoiceEndsInARefusalThatSaysWhy() {
+        CudnnLibrary.assume();
+        ConvCase k = ConvCase.draw(5);
+        ConvProblem p = problem(k, ConvProblem.Pass.FORWARD);
+        String here = ConvAlgorithm.machine("Test GPU", "9.24.0");
+        long engine = -1;
+        try (CudnnConvGraph g = CudnnConvGraph.build(p, false, false, 16, MemorySegment.NULL)) {
+            long count = g.graph.getLong(dev.stride.cuda.cudnn.Cudnn.CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT());
+            for (long i = 0; i < count && engine < 0; i++) {
+                try (CudnnDescriptor e = CudnnEngines.engine(g, i)) {
+                    if (CudnnEngines.knobTypes(e).isEmpty()) engine = i;
+                } catch (CudnnDescriptor.CudnnException notForThisGraph) {
+                    // the next one
+                }
+            }
+        }
+        assertTrue(engine >= 0, "no knob-less engine for " + p);
+        java.util.List<String> notices = new java.util.ArrayList<>();
+        var policy = new CudnnEngines.Policy(false, false);
+        var tuned = ConvAlgorithm.engine(engine, java.util.List.of(), false, here);
+        var refused = assertThrows(CudnnConv.Refused.class,
+                () -> CudnnConv.open(MemorySegment.NULL, p, tuned, here, policy, 16, notices::add));
+        assertTrue(refused.getMessage().startsWith("cuDNN has no engine for " + p + " (float32 math, deterministic)"),
+                refused.getMessage());
+        assertEquals(1, notices.size(), notices.toString());
+        assertTrue(notices.getFirst().startsWith("the tuned cuDNN engine " + tuned.entry() + " cannot run"), notices.getFirst());
+        notices.clear();
+        String elsewhere = ConvAlgorithm.machine("Other GPU", "9.24.0");
+        assertThrows(CudnnConv.Refused.class,
+                () -> CudnnConv.open(MemorySegment.NULL, p, tuned.on(elsewhere), here, policy, 16, notices::add));
+        assertEquals(java.util.List.of(tuned.on(elsewhere).mismatch(here)), notices);
+    }
+
     @Test
     @Tag("cudnn")
     void fusionIsForwardOnly() {
