@@ -222,7 +222,15 @@ public final class GpuBenchmark {
             long t = total - before[0];
             before[0] = total;
             return t;
-        }, session, Map.of("flop", plan.flops(), "algorithm", session.algorithm(node)));
+        }, session, extra(plan, session.algorithm(node)));
+    }
+
+    /** The plan's FLOPs, and the algorithm the session reports for the conv node where it reports one. */
+    private static Map<String, Object> extra(Plan plan, String algorithm) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("flop", plan.flops());
+        if (!algorithm.isEmpty()) m.put("algorithm", algorithm);
+        return m;
     }
 
     static Map<String, Object> convSpec(ConvLayers.Layer l, int batch) {
