@@ -13,12 +13,15 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>On a GPU, cuBLAS SGEMM ({@link CublasGemm}, strided-batched for rank 3) through {@link RowMajorGemm}'s
  * operand swap; Dense's bias is written into y first ({@code stride_gemm_bias_rows}) and the product added to it
- * (beta = 1). On the emulated device, the direct kernel of gemm.cu ({@code stride_gemm}, bias included).
+ * (beta = 1). On the emulated device, and for a node whose plan entry is {@value #DIRECT} (on a GPU too), the
+ * direct kernel of gemm.cu ({@code stride_gemm}, bias included).
  */
 final class CudaDenseKernels {
     private CudaDenseKernels() {}
 
     static final String SOURCE = "gemm.cu";
+    /** The plan entry that forces the direct kernel; "" (or {@value #CUBLAS}) is cuBLAS on a GPU. */
+    static final String DIRECT = "direct", CUBLAS = "cublas";
 
     static void register(CudaKernelRegistry r) {
         r.source(SOURCE);
@@ -38,7 +41,11 @@ final class CudaDenseKernels {
     /** Row-major c[batch][m][n] = op(a) op(b) (+ bias[j] on every row when bias != 0). */
     static CudaKernel gemm(CudaNode node, boolean transA, boolean transB, int batch, int m, int n, int k, long a,
                            long b, long bias, long c) {
-        if (node.device() instanceof CudaDevice gpu) {
+        String entry = node.algorithm();
+        if (!entry.isEmpty() && !entry.equals(DIRECT) && !entry.equals(CUBLAS))
+            throw new IllegalArgumentException(node + ": not a cuda GEMM algorithm: '" + entry + "' (expected '', '"
+                    + CUBLAS + "' or '" + DIRECT + "')");
+        if (node.device() instanceof CudaDevice gpu && !entry.equals(DIRECT)) {
             CublasGemm blas = new CublasGemm(gpu.context().cublasHandle);
             RowMajorGemm.Call call = RowMajorGemm.map(transA, transB, batch, m, n, k);
             MemorySegment pa = MemorySegment.ofAddress(a), pb = MemorySegment.ofAddress(b), pc = MemorySegment.ofAddress(c);
