@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.cuda.cublas.Cublas;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.Dense;
 import dev.stride.graph.op.MatMul;
@@ -13,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>On a GPU, cuBLAS SGEMM ({@link CublasGemm}, strided-batched for rank 3) through {@link RowMajorGemm}'s
  * operand swap; Dense's bias is written into y first ({@code stride_gemm_bias_rows}) and the product added to it
- * (beta = 1). On the emulated device, and for a node whose plan entry is {@value #DIRECT} (on a GPU too), the
+ * (beta = 1); with {@code -Dstride.cuda.tf32=true} the handle's math mode allows TF32. On the emulated device, and for a node whose plan entry is {@value #DIRECT} (on a GPU too), the
  * direct kernel of gemm.cu ({@code stride_gemm}, bias included).
  */
 final class CudaDenseKernels {
@@ -47,6 +48,10 @@ final class CudaDenseKernels {
                     + CUBLAS + "' or '" + DIRECT + "')");
         if (node.device() instanceof CudaDevice gpu && !entry.equals(DIRECT)) {
             CublasGemm blas = new CublasGemm(gpu.context().cublasHandle);
+            // Float32 math unless TF32 is allowed, as for the convolutions (cuBLAS's default mode uses no TF32).
+            if (CudnnEngines.Policy.fromSystemProperties().tf32())
+                CudaCalls.cublas(Cublas.cublasSetMathMode(gpu.context().cublasHandle, Cublas.CUBLAS_TF32_TENSOR_OP_MATH()),
+                        "cublasSetMathMode(TF32)");
             RowMajorGemm.Call call = RowMajorGemm.map(transA, transB, batch, m, n, k);
             MemorySegment pa = MemorySegment.ofAddress(a), pb = MemorySegment.ofAddress(b), pc = MemorySegment.ofAddress(c);
             if (bias == 0) return ctx -> RowMajorGemm.run(blas, call, 1f, pa, pb, 0f, pc);
