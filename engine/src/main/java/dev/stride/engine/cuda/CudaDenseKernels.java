@@ -9,13 +9,14 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The dense family's cuda kernels: Dense (y = x w^T + b) and MatMul (rank 2 or a batch of rank-3 products). Their
- * gradients are more MatMul nodes (Dense's: dy w and dy^T x), plus a SumTo for Dense's bias, which the reduction
- * kernels cover.
+ * gradients are more MatMul nodes (Dense's: dy w and dy^T x), plus a SumTo for Dense's bias (the element-wise
+ * family's).
  *
  * <p>On a GPU, cuBLAS SGEMM ({@link CublasGemm}, strided-batched for rank 3) through {@link RowMajorGemm}'s
  * operand swap; Dense's bias is written into y first ({@code stride_gemm_bias_rows}) and the product added to it
- * (beta = 1); with {@code -Dstride.cuda.tf32=true} the handle's math mode allows TF32. On the emulated device, and for a node whose plan entry is {@value #DIRECT} (on a GPU too), the
- * direct kernel of gemm.cu ({@code stride_gemm}, bias included).
+ * (beta = 1); with {@code -Dstride.cuda.tf32=true} the handle's math mode allows TF32. On the emulated device,
+ * and for a node whose plan entry is {@value #DIRECT} (on a GPU too), the direct kernel of gemm.cu
+ * ({@code stride_gemm}, bias included).
  */
 final class CudaDenseKernels {
     private CudaDenseKernels() {}
