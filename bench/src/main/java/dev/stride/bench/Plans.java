@@ -4,6 +4,7 @@ import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
 import dev.stride.engine.cpu.CpuBackend;
+import dev.stride.engine.cuda.CudaBackend;
 import dev.stride.graph.Compiler;
 import dev.stride.graph.Plan;
 import dev.stride.graph.Shape;
@@ -14,12 +15,16 @@ import java.util.SplittableRandom;
 final class Plans {
     private Plans() {}
 
-    /** The compile target of a backend by name: the cpu backend's heuristic target, or the reference one. */
+    /**
+     * The compile target of a backend by name: the cpu backend's heuristic target, the cuda backend's (cuDNN's
+     * heuristics choose its convolutions' engines when the session loads), or the reference one.
+     */
     static Compiler.Target target(String backend) {
         return switch (backend) {
             case CpuBackend.NAME -> new CpuBackend().target();
+            case CudaBackend.NAME -> new CudaBackend().target();
             case "reference" -> Compiler.Target.reference();
-            default -> throw new IllegalArgumentException("backend must be cpu or reference, got '" + backend + "'");
+            default -> throw new IllegalArgumentException("backend must be cpu, cuda or reference, got '" + backend + "'");
         };
     }
 

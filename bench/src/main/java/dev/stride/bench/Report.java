@@ -29,11 +29,83 @@ public final class Report {
     private Report() {}
 
     public static void main(String[] args) throws IOException {
+        if (args.length >= 2 && args[0].equals("--gpu")) {
+            List<Path> files = new ArrayList<>();
+            for (int i = 1; i < args.length; i++) files.add(Path.of(args[i]));
+            gpu(files, System.out);
+            return;
+        }
         if (args.length != 1) {
-            System.err.println("usage: java -cp benchmarks.jar dev.stride.bench.Report results.json");
+            System.err.println("usage: java -cp benchmarks.jar dev.stride.bench.Report results.json\n"
+                    + "       java -cp benchmarks.jar dev.stride.bench.Report --gpu gpu-stride.json gpu-torch.json ...");
             System.exit(2);
         }
         print(Path.of(args[0]), System.out);
+    }
+
+    /**
+     * The GPU results of {@link GpuBenchmark} and {@code bench/python/torch_peer.py} (same JSON schema, one file per
+     * runner) side by side: per case and batch, each runner's median ms and images/s, and the time of the first
+     * runner over each other's (below 1: the first is faster). Cases one runner skipped show its reason.
+     */
+    public static void gpu(List<Path> files, PrintStream out) throws IOException {
+        List<String> runners = new ArrayList<>();
+        List<Map<String, Map<?, ?>>> byCase = new ArrayList<>();
+        List<String> order = new ArrayList<>();
+        Map<String, String> shapes = new LinkedHashMap<>();
+        for (Path f : files) {
+            if (!(Json.parse(Files.readString(f)) instanceof Map<?, ?> doc))
+                throw new IOException(f + ": not a GPU benchmark result (no top-level object)");
+            String runner = String.valueOf(doc.get("runner"));
+            runners.add(runner);
+            out.printf("%s: %s%s; settings %s%n", runner, doc.get("device") == null ? "no GPU" : doc.get("device"),
+                    doc.get("unavailable") != null ? " (" + doc.get("unavailable") + ")" : "",
+                    doc.get("settings"));
+            Map<String, Map<?, ?>> cases = new LinkedHashMap<>();
+            if (doc.get("results") instanceof List<?> results)
+                for (Object o : results) {
+                    if (!(o instanceof Map<?, ?> r)) continue;
+                    String key = r.get("case") + " @" + (long) number(r.get("batch"));
+                    cases.put(key, r);
+                    if (!order.contains(key)) order.add(key);
+                    if (r.get("shape") != null) shapes.putIfAbsent(key, String.valueOf(r.get("shape")));
+                }
+            byCase.add(cases);
+        }
+        out.println();
+        StringBuilder head = new StringBuilder("| case | batch |");
+        StringBuilder rule = new StringBuilder("| --- | ---: |");
+        for (String r : runners) {
+            head.append(' ').append(r).append(" ms | ").append(r).append(" images/s |");
+            rule.append(" ---: | ---: |");
+        }
+        for (int i = 1; i < runners.size(); i++) {
+            head.append(' ').append(runners.getFirst()).append(" / ").append(runners.get(i)).append(" time |");
+            rule.append(" ---: |");
+        }
+        head.append(" note |");
+        rule.append(" --- |");
+        out.println(head);
+        out.println(rule);
+        for (String key : order) {
+            int at = key.lastIndexOf(" @");
+            StringBuilder row = new StringBuilder("| ").append(key, 0, at).append(" | ").append(key.substring(at + 2)).append(" |");
+            List<String> notes = new ArrayList<>();
+            if (shapes.containsKey(key)) notes.add(shapes.get(key));
+            double[] ms = new double[runners.size()];
+            for (int i = 0; i < runners.size(); i++) {
+                Map<?, ?> r = byCase.get(i).get(key);
+                ms[i] = r == null || r.get("skipped") != null ? Double.NaN : number(r.get("median_ms"));
+                double ips = r == null || r.get("skipped") != null ? Double.NaN : number(r.get("images_per_s"));
+                row.append(' ').append(fmt(ms[i], 3)).append(" | ").append(fmt(ips, 1)).append(" |");
+                if (r == null) notes.add(runners.get(i) + ": not run");
+                else if (r.get("skipped") != null) notes.add(runners.get(i) + " skipped: " + r.get("skipped"));
+                if (r != null && r.get("algorithm") != null) notes.add(runners.get(i) + " " + r.get("algorithm"));
+            }
+            for (int i = 1; i < runners.size(); i++) row.append(' ').append(fmt(ms[0] / ms[i], 2)).append(" |");
+            row.append(' ').append(String.join("; ", notes).replace('|', '/')).append(" |");
+            out.println(row);
+        }
     }
 
     /** One benchmark result, reduced to what the table shows. */

@@ -86,6 +86,8 @@ public final class CudaKernelRegistry {
         CudaLossKernels.register(r);
         CudaLayoutKernels.register(r);
         CudaOptimizerKernels.register(r);
+        CudaConvKernels.register(r);
+        CudaDenseKernels.register(r);
         return r;
     }
 }

@@ -34,6 +34,14 @@ public final class CudaTolerances {
                     "against the cpu backend over a few SGD steps: both are float32, the cpu rounding its vector math"
                             + " (float tanh, float sums) differently from the cuda kernels' double-then-round, and each"
                             + " step's parameter difference feeds the next step's gradients")),
+            Map.entry("conv", new Tol(2e-4, 2e-4,
+                    "convolutions and their gradients accumulate in float32, as cuDNN's float32 engines do (the direct"
+                            + " kernels in a fixed order, cuDNN's in its own: GEMM tiles, Winograd or FFT transforms): sums"
+                            + " of up to C*kH*kW (forward, data) or N*Ho*Wo (filter) products, a few ulps of the sum's"
+                            + " magnitude each, like the cpu backend's 'conv.backward'")),
+            Map.entry("gemm", new Tol(1e-4, 1e-4,
+                    "matrix products accumulate in float32 (the direct kernel in order, cuBLAS in blocks): dot"
+                            + " products of length K, as the cpu backend's 'gemm'")),
             Map.entry("random", new Tol(2e-7, 0,
                     "against the float64 oracle: the mask and the noise are the reference's numbers; the float mask"
                             + " 1/(1-p) and Box-Muller's float rounding are each half an ulp")));
