@@ -88,6 +88,7 @@ public final class CudaKernelRegistry {
         CudaOptimizerKernels.register(r);
         CudaConvKernels.register(r);
         CudaDenseKernels.register(r);
+        CudaPoolKernels.register(r);
         return r;
     }
 }
