@@ -89,6 +89,7 @@ public final class CudaKernelRegistry {
         CudaConvKernels.register(r);
         CudaDenseKernels.register(r);
         CudaPoolKernels.register(r);
+        CudaResampleKernels.register(r);
         return r;
     }
 }
