@@ -23,6 +23,14 @@ import java.nio.ByteOrder;
  * col scratch stays bounded ({@link ColumnTiles}); a block accumulates its tiles in tile order. A pointwise
  * convolution writes the GEMM straight into dx. Blocks and tiles depend on the geometry only, so the result does
  * not depend on the thread count.
+ *
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}) take the batched path: items are (slab of images,
+ * group, channel block), dy is copied channel-major once per run ({@link Im2col#channelMajor}) so that a slab's
+ * dy_g is one GEMM operand og x images * plane, one GEMM W_g^T x dy_g per item, then col2im per image by
+ * {@link Im2col.Padded} (a scatter through an index table instead of runs a few pixels long). A
+ * {@link ConvGeometry#dense() dense} convolution (DCGAN's first ConvTranspose2d from a 1x1 input, the data
+ * gradient of a 7x7 head on a 7x7 map) is one GEMM per group, dx_g[N, C*H*W] = dy_g[N, og] x W_g[og, K], straight
+ * into dx: its col2im is the identity.
  */
 final class Col2imGemmConv {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;

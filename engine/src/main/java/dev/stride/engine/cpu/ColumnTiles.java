@@ -25,13 +25,21 @@ record ColumnTiles(int columns, int width, int count) {
     static final int MIN_COLUMNS = 128;
 
     /**
-     * The widest plane (output pixels per image) whose images are laid side by side in one GEMM ({@link Slabs}):
-     * TUNED below.
+     * The widest plane (output pixels per image) whose images are laid side by side in one GEMM ({@link Slabs}).
+     * Single-thread timings (ConvTiming, im2col forced; GFLOP/s per image / batched, +-10% on this shared
+     * machine): ResNet-18's 3x3 512@7x7 at batch 8 (plane 49) forward 62 / 65-76, data gradient 63 / 78, filter
+     * gradient 53 / 66; a 3x3 64@14x14 -> 12x12 at batch 8 (plane 144) 37 / 48, 26 / 48 (col2im form), 30 / 42;
+     * DCGAN's 4x4/2 64 -> 128 @14 -> 7 at batch 64 33 / 53 forward (with the gathering im2col). From 196 pixels
+     * up nothing changed any more (256@14x14, 128@28x28 at batch 8 within the noise).
      */
-    static final int SLAB_MAX_PLANE = Integer.getInteger("stride.cpu.slabMaxPlane", 1024);
+    static final int SLAB_MAX_PLANE = 256;
 
-    /** A slab may be this many columns wide even when that is over {@link #BUDGET_BYTES}: TUNED below. */
-    static final int SLAB_MIN_COLUMNS = Integer.getInteger("stride.cpu.slabMinColumns", 512);
+    /**
+     * A slab may be this many columns wide even when that is over {@link #BUDGET_BYTES}: a 7x7 layer with K in the
+     * thousands would otherwise get two images a slab. 512 and 1024 measured alike, 256 lost up to 20% (LeNet's
+     * c3, DCGAN's stride-2 layer), 2048 lost half of the data gradient's speed (its col scratch outgrows L2).
+     */
+    static final int SLAB_MIN_COLUMNS = 512;
 
     /**
      * What kernels are built with; tests lower them to reach the multi-tile and multi-slab paths with small

@@ -16,10 +16,19 @@ import java.lang.foreign.ValueLayout;
  * "gemm1x1" algorithm) it is the input itself, packed by the GEMM (70 GFLOP/s for 256 -> 64 channels at 56x56
  * on one thread, against 60 with the input copied into panels first).
  *
- * <p>Threads: the (image, group, tile) items are shared out whole, each computed with its worker's
- * single-threaded GEMM; when there are fewer items than threads (one image, one tile), each item's GEMM is split
- * instead. Either way every output element is computed by one thread in the same order, so the result does not
- * depend on the thread count.
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}: at most {@link ColumnTiles#SLAB_MAX_PLANE} pixels)
+ * take the batched path instead: the column matrices of a slab of images side by side, written by the gathering
+ * im2col ({@link Im2col.Padded}; the run-by-run {@link Im2col#fill} for shifted geometries, whose rows are one
+ * run), so that one GEMM y_g[og, images * plane] = W_g x col replaces a GEMM per image with N = plane (49 columns
+ * for a 7x7 map: a quarter of the last 16-wide panel wasted, and per-call overhead on little work); its rows go
+ * through the epilogue in scratch and are copied to each image's planes. A {@link ConvGeometry#dense() dense}
+ * convolution (kernel = input, one output pixel) needs no im2col at all: x itself, N x C*H*W, is the batch's
+ * column matrix (transposed), one GEMM per group for the whole batch.
+ *
+ * <p>Threads: the (image, group, tile) items, or (slab, group), are shared out whole, each computed with its
+ * worker's single-threaded GEMM; when there are fewer items than threads (one image, one tile; one slab), each
+ * item's GEMM is split instead. Either way every output element is computed by one thread in the same order, and
+ * tiles and slabs depend on the geometry only, so the result does not depend on the thread count.
  */
 final class Im2colGemmConv {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -145,7 +154,8 @@ final class Im2colGemmConv {
     /**
      * Whether the adjoint of {@code conv} (its data gradient) runs as a forward convolution ({@link #adjoint}):
      * it can at stride 1 with start padding at most the dilated kernel's reach (the forward convolution's padding
-     * dilation*(k-1) - pad is then not negative), and it pays unless dx has far fewer channels than dy. The
+     * dilation*(k-1) - pad is then not negative), and it pays unless dx has far fewer channels than dy, or many more
+     * pixels ({@link #AS_FORWARD_MAX_GROWTH}; never for a dense convolution, whose adjoint is one GEMM). The
      * forward form's GEMM has M = C/groups and writes an O*kH*kW-row column matrix; GEMM + col2im has M =
      * C/groups*kH*kW and scatters a C*kH*kW-row one. For a first layer's data gradient (C = 3, O = 64) the
      * forward form would im2col 21 times as many rows into a GEMM of 3 rows.
@@ -156,7 +166,14 @@ final class Im2colGemmConv {
                 && (long) conv.h * conv.w * 100 <= (long) conv.plane * AS_FORWARD_MAX_GROWTH;
     }
 
-    static final int AS_FORWARD_MAX_GROWTH = Integer.getInteger("stride.cpu.asForwardGrowth", 125);
+    /**
+     * The forward form computes dx's H*W pixels per image where GEMM + col2im computes dy's Ho*Wo: for a "valid"
+     * convolution it multiplies by padding zeros (DCGAN's first ConvTranspose2d, 1x1 -> 7x7: 49 times the work,
+     * 0.8 GFLOP/s where the dense GEMM runs at 55). At most this many percent more pixels: LeNet's c3 data
+     * gradient (196 / 100 pixels) took 6.9 ms as a forward convolution and 1.8 ms as GEMM + col2im at batch 64;
+     * a 3x3 64@14x14 -> 12x12 (136%) 2.7 / 1.9 ms at batch 8; 32@28x28 -> 26x26 (116%) 4.2 / 4.5 ms.
+     */
+    static final int AS_FORWARD_MAX_GROWTH = 125;
 
     /**
      * The adjoint of {@code conv} in its input, dx = conv^T(dy) (Conv2d's data gradient; ConvTranspose2d's

@@ -18,6 +18,13 @@ import java.nio.ByteOrder;
  * then added in chunk order. Chunks are single images when the partials are small
  * ({@link #PARTIAL_BYTES}: early layers, few channels and large images), otherwise the whole batch (late layers,
  * whose large K gives enough blocks).
+ *
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}) take the batched path: a chunk sums slabs of images
+ * instead of (image, tile) pairs, each slab one GEMM whose depth is images * plane (dy copied channel-major once
+ * per run, {@link Im2col#channelMajor}; col written by the gathering {@link Im2col.Padded}), where the per-image
+ * GEMM had a depth of one plane (49 for a 7x7 map) and paid a C update per image. Partials are per slab then.
+ * A {@link ConvGeometry#dense() dense} convolution is one GEMM per group, dW_g = dy_g^T[og, N] x x_g[N, K], the
+ * batch sum being the GEMM's own K loop. Either way the order of the sum depends on the geometry only.
  */
 final class Im2colGemmFilterGrad {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
