@@ -56,8 +56,8 @@ final class Col2imGemmConv {
     private final Sgemm.Matrix[] dyMatrix;         // per (image, group, tile)
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
-    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
-    private final Sgemm.Matrix[] slabDyMatrix;
+    private final MemorySegment dyRows;            // batched: dy channel-major (Im2col.channelMajor), per run
+    private final Sgemm.Matrix[] slabDy;           // per (slab, group): its rows of dyRows, og x images * plane
     private final Im2col.Padded[] padded;          // per worker, batched: the scattering col2im
     private final boolean dense;                   // ConvGeometry.dense: one GEMM per group straight into dx
     private final Sgemm.Matrix[] denseDy, denseW;  // per group, when dense
@@ -76,13 +76,16 @@ final class Col2imGemmConv {
         biasWatch = hasBias ? node.watch(2) : null;
         biasValues = hasBias ? new float[g.c] : null;
         taps = g.kh * g.kw;
-        int wanted = Math.max(Math.ceilDiv(g.k, BLOCK_ROWS), MIN_BLOCKS);
+        dense = g.dense();
+        // Batched, the slabs give the threads their items: channel blocks only keep M near BLOCK_ROWS (LeNet's
+        // c3 data gradient, 150 rows, ran 8 GEMMs of M = 25 and K = 16 otherwise: more C updates than FMAs).
+        int byRows = Math.ceilDiv(g.k, BLOCK_ROWS);
+        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, Math.ceilDiv(g.k, byRows) + g.og);
+        int wanted = slabs != null ? byRows : Math.max(byRows, MIN_BLOCKS);
         blockChannels = Math.ceilDiv(g.cg, Math.min(g.cg, wanted));
         blocks = Math.ceilDiv(g.cg, blockChannels);
         Sgemm geometry = rt.gemmGeometry();
         int blockRows = blockChannels * taps;
-        dense = g.dense();
-        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockRows + g.og);
         slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
         tiles = pointwise || slabs != null ? new ColumnTiles(g.plane, g.plane, 1)
                 : ColumnTiles.of(g.plane, blockRows, geometry.nr());
@@ -125,12 +128,11 @@ final class Col2imGemmConv {
                 colMatrix[t] = Sgemm.Matrix.of(col[t], 0, width);
             }
         }
-        slabDy = slabs != null ? new MemorySegment[rt.threads()] : null;
-        slabDyMatrix = slabs != null ? new Sgemm.Matrix[rt.threads()] : null;
-        for (int t = 0; slabs != null && t < slabDy.length; t++) {
-            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
-        }
+        dyRows = slabs != null ? rt.scratch((long) g.n * g.o * g.plane * Float.BYTES) : null;
+        slabDy = slabs != null ? new Sgemm.Matrix[slabs.count() * g.groups] : null;
+        for (int i = 0; slabs != null && i < slabDy.length; i++)
+            slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
+                    g.n * g.plane);
         padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
         for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
         items = dense ? g.groups : (slabs != null ? slabs.count() : g.n) * g.groups * blocks;
@@ -173,6 +175,7 @@ final class Col2imGemmConv {
             return;
         }
         filters.refresh();
+        if (slabs != null) Im2col.channelMajor(dy, dyRows, g.n, g.o, g.plane, simd);
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
         } else {
@@ -236,12 +239,7 @@ final class Col2imGemmConv {
         int img0 = slabs.from(s), img1 = slabs.to(s), cols = (img1 - img0) * g.plane;
         int r0 = rowFrom(b), r1 = rowTo(b);
         int c0 = b * blockChannels, c1 = Math.min(g.cg, c0 + blockChannels);
-        MemorySegment d = slabDy[worker];
-        for (int img = img0; img < img1; img++)
-            for (int o = 0; o < g.og; o++)
-                Im2col.copy(dy, g.yAt(img, grp) + (long) o * g.plane, d,
-                        (long) o * slabWidth + (long) (img - img0) * g.plane, g.plane, simd);
-        multiply(gemm, r1 - r0, cols, g.og, filters.get(grp * blocks + b), slabDyMatrix[worker], 0f, col[worker], 0,
+        multiply(gemm, r1 - r0, cols, g.og, filters.get(grp * blocks + b), slabDy[sg], 0f, col[worker], 0,
                 slabWidth);
         for (int img = img0; img < img1; img++)
             padded[worker].scatter(col[worker], (long) (img - img0) * g.plane, slabWidth, r0, r1, c0, c1, biasValues,

@@ -117,6 +117,18 @@ final class Im2col {
         for (int i = 0; i < len; i++) dst.setAtIndex(F, to + i, src.getAtIndex(F, from + i));
     }
 
+    /**
+     * The images of an NCHW tensor side by side, channel-major: dst[c][i][j] = src[i][c][j] for {@code images}
+     * images of {@code channels} planes of {@code plane} floats. In this layout channel c of a slab of images
+     * [i0, i1) is one row of (i1 - i0) * plane floats at (c * images + i0) * plane, and a group's channels are
+     * consecutive rows {@code images * plane} floats apart: a GEMM operand as it is.
+     */
+    static void channelMajor(MemorySegment src, MemorySegment dst, int images, int channels, int plane, boolean simd) {
+        for (int i = 0; i < images; i++)
+            for (int c = 0; c < channels; c++)
+                copy(src, ((long) i * channels + c) * plane, dst, ((long) c * images + i) * plane, plane, simd);
+    }
+
     /** The even lanes of two consecutive vectors: a stride-2 gather from one two-vector load. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
 

@@ -42,7 +42,7 @@ final class Im2colGemmFilterGrad {
     private final ConvGeometry g;
     private final boolean simd;
     private final CpuRuntime rt;
-    private final MemorySegment x, dw, dyAll;
+    private final MemorySegment x, dy, dw;
     private final int chunks, blockCols, blocks;
     private final long weightSize;
     private final ColumnTiles tiles;
@@ -53,8 +53,8 @@ final class Im2colGemmFilterGrad {
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final int units;                       // what a chunk's GEMMs are summed over: slabs, or (image, tile)
     private final int slabWidth;
-    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
-    private final Sgemm.Matrix[] slabDyMatrix;
+    private final MemorySegment dyRows;            // batched: dy channel-major (Im2col.channelMajor), per run
+    private final Sgemm.Matrix[] slabDy;           // per (slab, group): its rows of dyRows, og x images * plane
     private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
     private final boolean dense;                   // ConvGeometry.dense: one GEMM per group, K = N
     private final Sgemm.Matrix[] denseDy, denseX;  // per group, when dense
@@ -90,16 +90,14 @@ final class Im2colGemmFilterGrad {
             col[t] = rt.scratch((long) blockCols * width * Float.BYTES);
             colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, width);
         }
-        slabDy = new MemorySegment[slabs != null ? rt.threads() : 0];
-        slabDyMatrix = new Sgemm.Matrix[slabDy.length];
-        for (int t = 0; t < slabDy.length; t++) {
-            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
-        }
+        dyRows = slabs != null ? rt.scratch((long) g.n * g.o * g.plane * Float.BYTES) : null;
+        slabDy = new Sgemm.Matrix[slabs != null ? slabs.count() * g.groups : 0];
+        for (int i = 0; i < slabDy.length; i++)
+            slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
+                    g.n * g.plane);
         padded = slabs != null && !g.shifted() ? new Im2col.Padded[rt.threads()] : null;
         for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
-        MemorySegment dy = node.in(1);
-        dyAll = dy;
+        dy = node.in(1);
         denseDy = new Sgemm.Matrix[dense ? g.groups : 0];
         denseX = new Sgemm.Matrix[denseDy.length];
         for (int grp = 0; grp < denseDy.length; grp++) {
@@ -132,6 +130,7 @@ final class Im2colGemmFilterGrad {
                 rt.gemm(g.og, g.k, g.n, 1f, denseDy[grp], denseX[grp], 0f, dw, g.wAt(grp), g.k);
             return;
         }
+        if (slabs != null) Im2col.channelMajor(dy, dyRows, g.n, g.o, g.plane, simd);
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
         } else {
@@ -152,15 +151,11 @@ final class Im2colGemmFilterGrad {
             int cols;
             Sgemm.Matrix a;
             if (slabs != null) {
-                // the slab's images side by side: dy_g planes gathered, col's rows [k0, k1) of each image
+                // the slab's images side by side: dy_g's rows of the channel-major copy, col's rows [k0, k1)
                 int img0 = slabs.from(u), img1 = slabs.to(u);
                 cols = (img1 - img0) * g.plane;
-                MemorySegment d = slabDy[worker];
                 for (int img = img0; img < img1; img++) {
                     long at = (long) (img - img0) * g.plane;
-                    for (int o = 0; o < g.og; o++)
-                        Im2col.copy(dyAll, g.yAt(img, grp) + (long) o * g.plane, d, o * (long) slabWidth + at,
-                                g.plane, simd);
                     if (padded == null) {
                         Im2col.fill(g, x, g.xAt(img, grp), k0, k1, 0, g.plane, col[worker], at, slabWidth, simd);
                     } else {
@@ -169,7 +164,7 @@ final class Im2colGemmFilterGrad {
                         padded[worker].fill(k0, k1, col[worker], at, slabWidth);
                     }
                 }
-                a = slabDyMatrix[worker];
+                a = slabDy[u * g.groups + grp];
             } else {
                 int img = u / tiles.count(), t = u % tiles.count(), j0 = tiles.from(t), j1 = tiles.to(t);
                 cols = j1 - j0;
