@@ -134,7 +134,7 @@ final class Col2imGemmConv {
             slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
                     g.n * g.plane);
         padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
-        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, 1, simd);
         items = dense ? g.groups : (slabs != null ? slabs.count() : g.n) * g.groups * blocks;
         flops = (long) g.n * g.flopsPerImage();
         share = (worker, from, to) -> {

@@ -49,10 +49,10 @@ final class Im2colGemmConv {
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final boolean dense;                   // batched, and col is x itself (ConvGeometry.dense)
     private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
-    private final MemorySegment[] slabCol, slabOut; // per worker: a slab's column matrix (not dense) and product
-    private final Sgemm.Matrix[] slabColMatrix;    // per worker (not dense)
+    private final MemorySegment[] slabOut;         // per worker: a slab's product, og x slabWidth
+    private final Sgemm.PackedB[] slabCol, lastSlabCol; // per worker, not dense: full slabs' col and the last's
     private final Sgemm.Matrix[] denseInput;       // per (slab, group) when dense: x's rows as op(B) = col
-    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
+    private final Im2col.Padded[] padded;          // per worker, batched and not dense: the gathering im2col
     private final int items;
     private final long flops;
     private final CpuRuntime.RangeTask share;
@@ -88,17 +88,19 @@ final class Im2colGemmConv {
         flops = (long) g.n * g.flopsPerImage();
         blockRows = geometry.kcFor(g.k);
         int workers = rt.threads();
-        slabCol = slabs != null && !dense ? new MemorySegment[workers] : null;
-        slabColMatrix = slabCol != null ? new Sgemm.Matrix[workers] : null;
+        boolean gathered = slabs != null && !dense;
         slabOut = slabs != null ? new MemorySegment[workers] : null;
+        slabCol = gathered ? new Sgemm.PackedB[workers] : null;
+        lastSlabCol = gathered ? new Sgemm.PackedB[workers] : null;
+        padded = gathered ? new Im2col.Padded[workers] : null;
         for (int t = 0; slabs != null && t < workers; t++) {
             slabOut[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            if (slabCol == null) continue;
-            slabCol[t] = rt.scratch((long) g.k * slabWidth * Float.BYTES);
-            slabColMatrix[t] = Sgemm.Matrix.of(slabCol[t], 0, slabWidth);
+            if (!gathered) continue;
+            int last = (slabs.to(slabs.count() - 1) - slabs.from(slabs.count() - 1)) * g.plane;
+            slabCol[t] = geometry.emptyB(g.k, slabWidth);
+            lastSlabCol[t] = last == slabWidth ? slabCol[t] : geometry.emptyB(g.k, last);
+            padded[t] = new Im2col.Padded(g, slabs.per(), simd);
         }
-        padded = slabCol != null && !g.shifted() ? new Im2col.Padded[workers] : null;
-        for (int t = 0; padded != null && t < workers; t++) padded[t] = new Im2col.Padded(g, simd);
         denseInput = dense ? new Sgemm.Matrix[items] : null;
         for (int i = 0; dense && i < items; i++)
             denseInput[i] = Sgemm.Matrix.transposed(x, g.xAt(slabs.from(i / g.groups), i % g.groups),
@@ -232,16 +234,10 @@ final class Im2colGemmConv {
         if (dense) {
             b = denseInput[i];
         } else {
-            for (int img = img0; img < img1; img++) {
-                long at = (long) (img - img0) * g.plane;
-                if (padded == null) {       // shifted: whole rows are one contiguous run each
-                    Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, 0, g.plane, slabCol[worker], at, slabWidth, simd);
-                } else {
-                    padded[worker].load(x, g.xAt(img, grp), 0, g.cg);
-                    padded[worker].fill(0, g.k, slabCol[worker], at, slabWidth);
-                }
-            }
-            b = slabColMatrix[worker];
+            Sgemm.PackedB packed = s == slabs.count() - 1 ? lastSlabCol[worker] : slabCol[worker];
+            for (int img = img0; img < img1; img++) padded[worker].load(img - img0, x, g.xAt(img, grp), 0, g.cg);
+            padded[worker].fillPanels(cols, packed, blockRows);
+            b = packed;
         }
         MemorySegment out = slabOut[worker];
         if (gemm != null) gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);

@@ -55,7 +55,9 @@ final class Im2colGemmFilterGrad {
     private final int slabWidth;
     private final MemorySegment dyRows;            // batched: dy channel-major (Im2col.channelMajor), per run
     private final Sgemm.Matrix[] slabDy;           // per (slab, group): its rows of dyRows, og x images * plane
-    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
+    private final Im2col.Padded[] padded;          // per worker, batched: the gathering im2col
+    private final Sgemm.PackedB[] slabCol;         // batched: [4 worker + 2 (last slab) + (last block)], col^T
+    private final int[] slabSteps;                 // batched: the GEMM's K block for a full slab and the last
     private final boolean dense;                   // ConvGeometry.dense: one GEMM per group, K = N
     private final Sgemm.Matrix[] denseDy, denseX;  // per group, when dense
     private final int items;
@@ -83,20 +85,29 @@ final class Im2colGemmFilterGrad {
         int images = slabs != null ? slabs.count() : g.n;   // chunks hold whole images (or slabs)
         chunks = !dense && images > 1 && (images - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? images : 1;
         partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
-        int width = slabs != null ? slabWidth : tiles.width();
-        col = new MemorySegment[dense ? 0 : rt.threads()];
+        col = new MemorySegment[dense || slabs != null ? 0 : rt.threads()];
         colMatrix = new Sgemm.Matrix[col.length];
         for (int t = 0; t < col.length; t++) {
-            col[t] = rt.scratch((long) blockCols * width * Float.BYTES);
-            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, width);
+            col[t] = rt.scratch((long) blockCols * tiles.width() * Float.BYTES);
+            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, tiles.width());
+        }
+        // batched: col^T written as packed panels, one operand per (last slab?, last block?) and worker
+        slabCol = new Sgemm.PackedB[slabs != null ? 4 * rt.threads() : 0];
+        for (int t = 0; t < slabCol.length; t++) {
+            boolean lastSlab = (t & 2) != 0, lastBlock = (t & 1) != 0;
+            int cols = (lastSlab ? slabs.to(slabs.count() - 1) - slabs.from(slabs.count() - 1) : slabs.per()) * g.plane;
+            int n = lastBlock ? g.k - (blocks - 1) * blockCols : Math.min(g.k, blockCols);
+            slabCol[t] = geometry.emptyB(cols, n);
         }
         dyRows = slabs != null ? rt.scratch((long) g.n * g.o * g.plane * Float.BYTES) : null;
         slabDy = new Sgemm.Matrix[slabs != null ? slabs.count() * g.groups : 0];
         for (int i = 0; i < slabDy.length; i++)
             slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
                     g.n * g.plane);
-        padded = slabs != null && !g.shifted() ? new Im2col.Padded[rt.threads()] : null;
-        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
+        padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, slabs.per(), simd);
+        slabSteps = slabs == null ? null
+                : new int[] {geometry.kcFor(slabWidth), geometry.kcFor(slabCol[2].rows())};
         dy = node.in(1);
         denseDy = new Sgemm.Matrix[dense ? g.groups : 0];
         denseX = new Sgemm.Matrix[denseDy.length];
@@ -149,30 +160,29 @@ final class Im2colGemmFilterGrad {
         float beta = 0f;
         for (int u = from; u < to; u++) {
             int cols;
-            Sgemm.Matrix a;
+            Sgemm.OperandA a;
+            Sgemm.OperandB bt;
             if (slabs != null) {
                 // the slab's images side by side: dy_g's rows of the channel-major copy, col's rows [k0, k1)
-                int img0 = slabs.from(u), img1 = slabs.to(u);
+                // transposed, gathered straight into packed panels
+                int img0 = slabs.from(u), img1 = slabs.to(u), taps = g.kh * g.kw;
+                boolean lastSlab = u == slabs.count() - 1;
                 cols = (img1 - img0) * g.plane;
-                for (int img = img0; img < img1; img++) {
-                    long at = (long) (img - img0) * g.plane;
-                    if (padded == null) {
-                        Im2col.fill(g, x, g.xAt(img, grp), k0, k1, 0, g.plane, col[worker], at, slabWidth, simd);
-                    } else {
-                        int taps = g.kh * g.kw;
-                        padded[worker].load(x, g.xAt(img, grp), k0 / taps, Math.ceilDiv(k1, taps));
-                        padded[worker].fill(k0, k1, col[worker], at, slabWidth);
-                    }
-                }
+                for (int img = img0; img < img1; img++)
+                    padded[worker].load(img - img0, x, g.xAt(img, grp), k0 / taps, Math.ceilDiv(k1, taps));
+                Sgemm.PackedB packed = slabCol[4 * worker + (lastSlab ? 2 : 0) + (b == blocks - 1 ? 1 : 0)];
+                padded[worker].fillPanelsTransposed(k0, k1, cols, packed, slabSteps[lastSlab ? 1 : 0]);
                 a = slabDy[u * g.groups + grp];
+                bt = packed;
             } else {
                 int img = u / tiles.count(), t = u % tiles.count(), j0 = tiles.from(t), j1 = tiles.to(t);
                 cols = j1 - j0;
                 Im2col.fill(g, x, g.xAt(img, grp), k0, k1, j0, j1, col[worker], 0, tiles.width(), simd);
                 a = dyMatrix[(img * g.groups + grp) * tiles.count() + t];
+                bt = colMatrix[worker];
             }
-            if (gemm != null) gemm.multiply(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
-            else rt.gemm(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+            if (gemm != null) gemm.multiply(g.og, k1 - k0, cols, 1f, a, bt, beta, c, cAt, g.k);
+            else rt.gemm(g.og, k1 - k0, cols, 1f, a, bt, beta, c, cAt, g.k);
             beta = 1f;
         }
     }
