@@ -19,7 +19,7 @@ import java.nio.ByteOrder;
  * ({@link #PARTIAL_BYTES}: early layers, few channels and large images), otherwise the whole batch (late layers,
  * whose large K gives enough blocks).
  *
- * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}) take the batched path: a chunk sums slabs of images
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#filterSlabs}) take the batched path: a chunk sums slabs of images
  * instead of (image, tile) pairs, each slab one GEMM whose depth is images * plane (dy copied channel-major once
  * per run, {@link Im2col#channelMajor}; col written by the gathering {@link Im2col.Padded}), where the per-image
  * GEMM had a depth of one plane (49 for a 7x7 map) and paid a C update per image. Partials are per slab then.
@@ -78,7 +78,7 @@ final class Im2colGemmFilterGrad {
         blockCols = Math.min(g.k, Math.ceilDiv(Math.ceilDiv(g.k, wanted), geometry.nr()) * geometry.nr());
         blocks = Math.ceilDiv(g.k, blockCols);
         dense = g.dense();
-        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockCols + g.og);
+        slabs = dense ? null : ColumnTiles.filterSlabs(g.n, g.plane, blockCols + g.og);
         slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
         tiles = slabs != null ? new ColumnTiles(g.plane, g.plane, 1) : ColumnTiles.of(g.plane, blockCols, geometry.nr());
         units = slabs != null ? slabs.count() : g.n * tiles.count();

@@ -600,10 +600,12 @@ class ConvKernelsTest {
         }
         assertEquals(Math.ceilDiv(images, max), s.count(), s.toString());   // the fewest slabs
         int plane = 1 + r.nextInt(2000), rows = 1 + r.nextInt(3000);
-        ColumnTiles.Slabs b = ColumnTiles.slabs(images, plane, rows);
+        boolean filter = r.nextBoolean();
+        ColumnTiles.Slabs b = filter ? ColumnTiles.filterSlabs(images, plane, rows) : ColumnTiles.slabs(images, plane, rows);
         long width = Math.max(ColumnTiles.BUDGET_BYTES / (4L * rows), ColumnTiles.SLAB_MIN_COLUMNS);
-        boolean batched = images > 1 && plane <= ColumnTiles.SLAB_MAX_PLANE && width / plane >= 2;
-        assertEquals(batched, b != null, "images " + images + " plane " + plane + " rows " + rows);
+        int maxPlane = (filter ? ColumnTiles.FILTER_SLAB_FACTOR : 1) * ColumnTiles.SLAB_MAX_PLANE;
+        boolean batched = images > 1 && plane <= maxPlane && width / plane >= 2;
+        assertEquals(batched, b != null, "images " + images + " plane " + plane + " rows " + rows + " filter " + filter);
         if (b != null) assertTrue((long) b.per() * plane <= width && b.per() >= 2, b + " plane " + plane);
     }
 
