@@ -45,7 +45,7 @@ final class Col2imGemmConv {
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
-    private final MemorySegment dy, dx, bias;
+    private final MemorySegment dy, dx, bias, weight;
     private final int taps, blockChannels, blocks;
     private final ColumnTiles tiles;
     private final PackedFilters filters;
@@ -72,6 +72,7 @@ final class Col2imGemmConv {
         rt = node.runtime();
         dy = node.in(0);
         dx = node.out(0);
+        weight = node.in(1);
         bias = hasBias ? node.in(2) : null;
         biasWatch = hasBias ? node.watch(2) : null;
         biasValues = hasBias ? new float[g.c] : null;
@@ -190,12 +191,22 @@ final class Col2imGemmConv {
      */
     private void runDense() {
         long hw = (long) g.h * g.w;
-        if (bias != null)
+        boolean thin = g.og <= ConvKernels.THIN_DENSE_ROWS;
+        if (bias != null || thin)
             for (int img = 0; img < g.n; img++)
-                for (int ch = 0; ch < g.c; ch++) fill(dx, ((long) img * g.c + ch) * hw, hw, biasValues[ch]);
-        for (int grp = 0; grp < g.groups; grp++)
-            rt.gemm(g.n, g.k, g.og, 1f, denseDy[grp], denseW[grp], bias == null ? 0f : 1f, dx, g.xAt(0, grp),
-                    (int) g.imageSize());
+                for (int ch = 0; ch < g.c; ch++) fill(dx, ((long) img * g.c + ch) * hw, hw, bias == null ? 0f : biasValues[ch]);
+        for (int grp = 0; grp < g.groups; grp++) {
+            if (thin) {
+                // a few dy channels: dx_g[img] += dy[img, o] W_g[o] in channel order (ConvKernels.THIN_DENSE_ROWS)
+                for (int img = 0; img < g.n; img++)
+                    for (int o = 0; o < g.og; o++)
+                        ConvKernels.axpy(dy.getAtIndex(F, g.yAt(img, grp) + o), weight, g.wAt(grp) + (long) o * g.k,
+                                dx, g.xAt(img, grp), g.k, simd);
+            } else {
+                rt.gemm(g.n, g.k, g.og, 1f, denseDy[grp], denseW[grp], bias == null ? 0f : 1f, dx, g.xAt(0, grp),
+                        (int) g.imageSize());
+            }
+        }
     }
 
     /**

@@ -37,7 +37,7 @@ final class Im2colGemmConv {
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
-    private final MemorySegment x, y;
+    private final MemorySegment x, y, weights;
     private final ColumnTiles tiles;
     private final PackedFilters filters;
     private final Epilogue epilogue;
@@ -72,6 +72,7 @@ final class Im2colGemmConv {
         this.x = x;
         this.y = y;
         this.epilogue = epilogue;
+        this.weights = weights;
         Sgemm geometry = rt.gemmGeometry();
         dense = g.dense();
         slabs = dense ? ColumnTiles.Slabs.of(g.n, g.n) : ColumnTiles.slabs(g.n, g.plane, g.k + g.og);
@@ -241,8 +242,17 @@ final class Im2colGemmConv {
             b = packed;
         }
         MemorySegment out = slabOut[worker];
-        if (gemm != null) gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
-        else rt.gemm(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        if (dense && g.og <= ConvKernels.THIN_DENSE_ROWS) {
+            // a few output channels: dot products of each image with each filter row (ConvKernels.THIN_DENSE_ROWS)
+            for (int r = 0; r < g.og; r++)
+                for (int img = img0; img < img1; img++)
+                    out.setAtIndex(F, (long) r * slabWidth + img - img0,
+                            ConvKernels.dot(x, g.xAt(img, grp), weights, g.wAt(grp) + (long) r * g.k, g.k, simd));
+        } else if (gemm != null) {
+            gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        } else {
+            rt.gemm(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        }
         for (int r = 0; r < g.og; r++) {
             long row = (long) r * slabWidth;
             if (epilogue != null) epilogue.apply(out, row, grp * g.og + r, cols);

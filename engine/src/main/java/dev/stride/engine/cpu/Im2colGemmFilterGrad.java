@@ -135,6 +135,17 @@ final class Im2colGemmFilterGrad {
     }
 
     private void run() {
+        if (dense && g.og <= ConvKernels.THIN_DENSE_ROWS) {
+            // a few output channels: dW row o = sum over images, in order, of dy[img, o] x[img]
+            // (ConvKernels.THIN_DENSE_ROWS)
+            dw.fill((byte) 0);
+            for (int grp = 0; grp < g.groups; grp++)
+                for (int img = 0; img < g.n; img++)
+                    for (int o = 0; o < g.og; o++)
+                        ConvKernels.axpy(dy.getAtIndex(F, g.yAt(img, grp) + o), x, g.xAt(img, grp), dw,
+                                g.wAt(grp) + (long) o * g.k, g.k, simd);
+            return;
+        }
         if (dense) {
             // dW_g[og, K] = dy_g^T[og, N] x x_g[N, K]: the sum over images is the GEMM's K, on all threads
             for (int grp = 0; grp < g.groups; grp++)
