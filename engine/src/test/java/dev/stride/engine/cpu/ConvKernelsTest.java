@@ -586,6 +586,28 @@ class ConvKernelsTest {
         }
     }
 
+    /** The thin dense convolutions' dot product and axpy against double arithmetic, SIMD and scalar, odd lengths. */
+    @Property(tries = 60)
+    void dotAndAxpyOfThinDenseConvolutions(@ForAll long seed) {
+        Random r = new Random(seed);
+        int len = r.nextInt(200), aAt = r.nextInt(5), bAt = r.nextInt(5);
+        java.lang.foreign.MemorySegment a = random(r, aAt + len), b = random(r, bAt + len);
+        float alpha = (float) r.nextGaussian();
+        double dot = 0;
+        for (int i = 0; i < len; i++) dot += (double) a.getAtIndex(F, aAt + i) * b.getAtIndex(F, bAt + i);
+        for (boolean simd : new boolean[] {true, false}) {
+            assertEquals(dot, ConvKernels.dot(a, aAt, b, bAt, len, simd), 1e-5 * (1 + len), "dot, simd " + simd);
+            java.lang.foreign.MemorySegment y = random(r, bAt + len + 3);
+            float[] before = floats(y);
+            ConvKernels.axpy(alpha, a, aAt, y, bAt, len, simd);
+            for (int i = 0; i < before.length; i++) {
+                boolean inside = i >= bAt && i < bAt + len;
+                double want = inside ? before[i] + (double) alpha * a.getAtIndex(F, aAt + i - bAt) : before[i];
+                assertEquals(want, y.getAtIndex(F, i), inside ? 1e-6 * (1 + Math.abs(want)) : 0, "axpy at " + i + " simd " + simd);
+            }
+        }
+    }
+
     /** Slabs: whole images, every one once, in order, at most the maximum each; the batched path's conditions. */
     @Property(tries = 200)
     void slabsCoverTheImagesInOrder(@ForAll long seed) {
