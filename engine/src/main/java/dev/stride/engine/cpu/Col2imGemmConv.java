@@ -23,6 +23,14 @@ import java.nio.ByteOrder;
  * col scratch stays bounded ({@link ColumnTiles}); a block accumulates its tiles in tile order. A pointwise
  * convolution writes the GEMM straight into dx. Blocks and tiles depend on the geometry only, so the result does
  * not depend on the thread count.
+ *
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}) take the batched path: items are (slab of images,
+ * group, channel block), dy is copied channel-major once per run ({@link Im2col#channelMajor}) so that a slab's
+ * dy_g is one GEMM operand og x images * plane, one GEMM W_g^T x dy_g per item, then col2im per image by
+ * {@link Im2col.Padded} (a scatter through an index table instead of runs a few pixels long). A
+ * {@link ConvGeometry#dense() dense} convolution (DCGAN's first ConvTranspose2d from a 1x1 input, the data
+ * gradient of a 7x7 head on a 7x7 map) is one GEMM per group, dx_g[N, C*H*W] = dy_g[N, og] x W_g[og, K], straight
+ * into dx: its col2im is the identity.
  */
 final class Col2imGemmConv {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -37,7 +45,7 @@ final class Col2imGemmConv {
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
-    private final MemorySegment dy, dx, bias;
+    private final MemorySegment dy, dx, bias, weight;
     private final int taps, blockChannels, blocks;
     private final ColumnTiles tiles;
     private final PackedFilters filters;
@@ -48,8 +56,8 @@ final class Col2imGemmConv {
     private final Sgemm.Matrix[] dyMatrix;         // per (image, group, tile)
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
-    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
-    private final Sgemm.Matrix[] slabDyMatrix;
+    private final MemorySegment dyRows;            // batched: dy channel-major (Im2col.channelMajor), per run
+    private final Sgemm.Matrix[] slabDy;           // per (slab, group): its rows of dyRows, og x images * plane
     private final Im2col.Padded[] padded;          // per worker, batched: the scattering col2im
     private final boolean dense;                   // ConvGeometry.dense: one GEMM per group straight into dx
     private final Sgemm.Matrix[] denseDy, denseW;  // per group, when dense
@@ -64,17 +72,21 @@ final class Col2imGemmConv {
         rt = node.runtime();
         dy = node.in(0);
         dx = node.out(0);
+        weight = node.in(1);
         bias = hasBias ? node.in(2) : null;
         biasWatch = hasBias ? node.watch(2) : null;
         biasValues = hasBias ? new float[g.c] : null;
         taps = g.kh * g.kw;
-        int wanted = Math.max(Math.ceilDiv(g.k, BLOCK_ROWS), MIN_BLOCKS);
+        dense = g.dense();
+        // Batched, the slabs give the threads their items: channel blocks only keep M near BLOCK_ROWS (LeNet's
+        // c3 data gradient, 150 rows, ran 8 GEMMs of M = 25 and K = 16 otherwise: more C updates than FMAs).
+        int byRows = Math.ceilDiv(g.k, BLOCK_ROWS);
+        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, Math.ceilDiv(g.k, byRows) + g.og);
+        int wanted = slabs != null ? byRows : Math.max(byRows, MIN_BLOCKS);
         blockChannels = Math.ceilDiv(g.cg, Math.min(g.cg, wanted));
         blocks = Math.ceilDiv(g.cg, blockChannels);
         Sgemm geometry = rt.gemmGeometry();
         int blockRows = blockChannels * taps;
-        dense = g.dense();
-        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockRows + g.og);
         slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
         tiles = pointwise || slabs != null ? new ColumnTiles(g.plane, g.plane, 1)
                 : ColumnTiles.of(g.plane, blockRows, geometry.nr());
@@ -117,14 +129,13 @@ final class Col2imGemmConv {
                 colMatrix[t] = Sgemm.Matrix.of(col[t], 0, width);
             }
         }
-        slabDy = slabs != null ? new MemorySegment[rt.threads()] : null;
-        slabDyMatrix = slabs != null ? new Sgemm.Matrix[rt.threads()] : null;
-        for (int t = 0; slabs != null && t < slabDy.length; t++) {
-            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
-        }
+        dyRows = slabs != null ? rt.scratch((long) g.n * g.o * g.plane * Float.BYTES) : null;
+        slabDy = slabs != null ? new Sgemm.Matrix[slabs.count() * g.groups] : null;
+        for (int i = 0; slabs != null && i < slabDy.length; i++)
+            slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
+                    g.n * g.plane);
         padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
-        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, 1, simd);
         items = dense ? g.groups : (slabs != null ? slabs.count() : g.n) * g.groups * blocks;
         flops = (long) g.n * g.flopsPerImage();
         share = (worker, from, to) -> {
@@ -165,6 +176,7 @@ final class Col2imGemmConv {
             return;
         }
         filters.refresh();
+        if (slabs != null) Im2col.channelMajor(dy, dyRows, g.n, g.o, g.plane, simd);
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
         } else {
@@ -179,12 +191,22 @@ final class Col2imGemmConv {
      */
     private void runDense() {
         long hw = (long) g.h * g.w;
-        if (bias != null)
+        boolean thin = g.og <= ConvKernels.THIN_DENSE_ROWS;
+        if (bias != null || thin)
             for (int img = 0; img < g.n; img++)
-                for (int ch = 0; ch < g.c; ch++) fill(dx, ((long) img * g.c + ch) * hw, hw, biasValues[ch]);
-        for (int grp = 0; grp < g.groups; grp++)
-            rt.gemm(g.n, g.k, g.og, 1f, denseDy[grp], denseW[grp], bias == null ? 0f : 1f, dx, g.xAt(0, grp),
-                    (int) g.imageSize());
+                for (int ch = 0; ch < g.c; ch++) fill(dx, ((long) img * g.c + ch) * hw, hw, bias == null ? 0f : biasValues[ch]);
+        for (int grp = 0; grp < g.groups; grp++) {
+            if (thin) {
+                // a few dy channels: dx_g[img] += dy[img, o] W_g[o] in channel order (ConvKernels.THIN_DENSE_ROWS)
+                for (int img = 0; img < g.n; img++)
+                    for (int o = 0; o < g.og; o++)
+                        ConvKernels.axpy(dy.getAtIndex(F, g.yAt(img, grp) + o), weight, g.wAt(grp) + (long) o * g.k,
+                                dx, g.xAt(img, grp), g.k, simd);
+            } else {
+                rt.gemm(g.n, g.k, g.og, 1f, denseDy[grp], denseW[grp], bias == null ? 0f : 1f, dx, g.xAt(0, grp),
+                        (int) g.imageSize());
+            }
+        }
     }
 
     /**
@@ -228,12 +250,7 @@ final class Col2imGemmConv {
         int img0 = slabs.from(s), img1 = slabs.to(s), cols = (img1 - img0) * g.plane;
         int r0 = rowFrom(b), r1 = rowTo(b);
         int c0 = b * blockChannels, c1 = Math.min(g.cg, c0 + blockChannels);
-        MemorySegment d = slabDy[worker];
-        for (int img = img0; img < img1; img++)
-            for (int o = 0; o < g.og; o++)
-                Im2col.copy(dy, g.yAt(img, grp) + (long) o * g.plane, d,
-                        (long) o * slabWidth + (long) (img - img0) * g.plane, g.plane, simd);
-        multiply(gemm, r1 - r0, cols, g.og, filters.get(grp * blocks + b), slabDyMatrix[worker], 0f, col[worker], 0,
+        multiply(gemm, r1 - r0, cols, g.og, filters.get(grp * blocks + b), slabDy[sg], 0f, col[worker], 0,
                 slabWidth);
         for (int img = img0; img < img1; img++)
             padded[worker].scatter(col[worker], (long) (img - img0) * g.plane, slabWidth, r0, r1, c0, c1, biasValues,

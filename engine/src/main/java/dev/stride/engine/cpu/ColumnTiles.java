@@ -25,13 +25,21 @@ record ColumnTiles(int columns, int width, int count) {
     static final int MIN_COLUMNS = 128;
 
     /**
-     * The widest plane (output pixels per image) whose images are laid side by side in one GEMM ({@link Slabs}):
-     * TUNED below.
+     * The widest plane (output pixels per image) whose images are laid side by side in one GEMM ({@link Slabs}).
+     * Single-thread timings (ConvTiming, im2col forced; GFLOP/s per image / batched, +-10% on this shared
+     * machine): ResNet-18's 3x3 512@7x7 at batch 8 (plane 49) forward 62 / 65-76, data gradient 63 / 78, filter
+     * gradient 53 / 66; a 3x3 64@14x14 -> 12x12 at batch 8 (plane 144) 37 / 48, 26 / 48 (col2im form), 30 / 42;
+     * DCGAN's 4x4/2 64 -> 128 @14 -> 7 at batch 64 33 / 53 forward (with the gathering im2col). From 196 pixels
+     * up nothing changed any more (256@14x14, 128@28x28 at batch 8 within the noise).
      */
-    static final int SLAB_MAX_PLANE = Integer.getInteger("stride.cpu.slabMaxPlane", 1024);
+    static final int SLAB_MAX_PLANE = 256;
 
-    /** A slab may be this many columns wide even when that is over {@link #BUDGET_BYTES}: TUNED below. */
-    static final int SLAB_MIN_COLUMNS = Integer.getInteger("stride.cpu.slabMinColumns", 512);
+    /**
+     * A slab may be this many columns wide even when that is over {@link #BUDGET_BYTES}: a 7x7 layer with K in the
+     * thousands would otherwise get two images a slab. 512 and 1024 measured alike, 256 lost up to 20% (LeNet's
+     * c3, DCGAN's stride-2 layer), 2048 lost half of the data gradient's speed (its col scratch outgrows L2).
+     */
+    static final int SLAB_MIN_COLUMNS = 512;
 
     /**
      * What kernels are built with; tests lower them to reach the multi-tile and multi-slab paths with small
@@ -93,8 +101,25 @@ record ColumnTiles(int columns, int width, int count) {
      * max(budget / (4 rows), {@link Limits#slabMinColumns()}) columns.
      */
     static Slabs slabs(int images, int plane, int rows) {
+        return slabs(images, plane, rows, limits.slabMaxPlane());
+    }
+
+    /**
+     * As {@link #slabs(int, int, int)} for a filter gradient, which gains from slabs on planes up to
+     * {@link #FILTER_SLAB_FACTOR} times larger: its per-image GEMM has a depth of one plane and M x N the
+     * filter's size, small for the first layers. LeNet's c1 (6 x 25, 28x28 planes) took 2.7 ms per image and
+     * 1.9 in slabs at batch 64, where its forward pass took 1.0 and 1.7 (that GEMM has the plane as N, and
+     * the per-image path writes shifted im2col straight into panels).
+     */
+    static Slabs filterSlabs(int images, int plane, int rows) {
+        return slabs(images, plane, rows, FILTER_SLAB_FACTOR * limits.slabMaxPlane());
+    }
+
+    static final int FILTER_SLAB_FACTOR = 4;
+
+    private static Slabs slabs(int images, int plane, int rows, int maxPlane) {
         Limits l = limits;
-        if (images < 2 || plane > l.slabMaxPlane()) return null;
+        if (images < 2 || plane > maxPlane) return null;
         long width = Math.max(l.bytes() / (4L * Math.max(1, rows)), l.slabMinColumns());
         long maxPer = Math.min(images, width / Math.max(1, plane));
         return maxPer < 2 ? null : Slabs.of(images, (int) maxPer);

@@ -117,6 +117,18 @@ final class Im2col {
         for (int i = 0; i < len; i++) dst.setAtIndex(F, to + i, src.getAtIndex(F, from + i));
     }
 
+    /**
+     * The images of an NCHW tensor side by side, channel-major: dst[c][i][j] = src[i][c][j] for {@code images}
+     * images of {@code channels} planes of {@code plane} floats. In this layout channel c of a slab of images
+     * [i0, i1) is one row of (i1 - i0) * plane floats at (c * images + i0) * plane, and a group's channels are
+     * consecutive rows {@code images * plane} floats apart: a GEMM operand as it is.
+     */
+    static void channelMajor(MemorySegment src, MemorySegment dst, int images, int channels, int plane, boolean simd) {
+        for (int i = 0; i < images; i++)
+            for (int c = 0; c < channels; c++)
+                copy(src, ((long) i * channels + c) * plane, dst, ((long) c * images + i) * plane, plane, simd);
+    }
+
     /** The even lanes of two consecutive vectors: a stride-2 gather from one two-vector load. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
 
@@ -143,71 +155,150 @@ final class Im2col {
      * im2col and col2im for small output planes (the batched path, {@link ColumnTiles#slabs}), where output rows
      * are a few pixels long and the run-by-run loops of {@link #fill} and {@link Col2im#add} spend their time on
      * bookkeeping (3.6 ns per element at stride 2 on a 7x7 plane, against 1.15 here). The group's input channels
-     * live in a zero-bordered array, big enough that every tap lands inside it; row (ci, ky, kx) of the column
-     * matrix is then, for every output pixel j, the element at a constant offset (channel ci, row ky, column kx)
-     * plus rel[j] (the pixel's top-left tap): one gather with one index table for every row, no padding tests.
+     * of each image of a slab live in a zero-bordered array, big enough that every tap lands inside it; element
+     * (row r = (ci, ky, kx), slab column j) of the column matrix is then planes[rowOffset[r] + column[j]], the
+     * row's constant offset (image 0, channel ci, tap ky, kx) plus the column's (its image's planes, its pixel's
+     * top-left tap): gathers through two index tables, no padding tests, images side by side for free.
      *
-     * <p>One instance per worker: it holds the planes of one image's group.
+     * <p>The column matrix is written row-major ({@link #fill}), or straight into a GEMM's packed-B panels
+     * ({@link #fillPanels}: the forward's K x N operand; {@link #fillPanelsTransposed}: the filter gradient's
+     * col^T), which spares the GEMM its own packing pass over it.
+     *
+     * <p>One instance per worker: it holds the planes of one slab's group.
      */
     static final class Padded {
         private final ConvGeometry g;
         private final int hp, wp;            // the padded plane
+        private final int image;             // floats of one image's padded planes: cg * hp * wp
         private final int[] rel;             // per output pixel: its top-left tap in the padded plane
-        private final float[] planes;        // cg planes of hp x wp
+        private final int[] column;          // per slab column (image i, pixel j): i * image + rel[j]
+        private final int[] rowOffset;       // per column-matrix row (ci, ky, kx): its tap in image 0's planes
+        private final float[] planes;        // per image of the slab, cg planes of hp x wp
         private final boolean simd;
 
-        Padded(ConvGeometry g, boolean simd) {
+        /** For slabs of up to {@code images} images. */
+        Padded(ConvGeometry g, int images, boolean simd) {
             this.g = g;
             this.simd = simd;
             hp = Math.max(g.pt + g.h, (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1);
             wp = Math.max(g.pl + g.w, (g.wo - 1) * g.sw + (g.kw - 1) * g.dw + 1);
+            image = g.cg * hp * wp;
             rel = new int[g.plane];
             for (int j = 0; j < g.plane; j++) rel[j] = (j / g.wo) * g.sh * wp + (j % g.wo) * g.sw;
-            planes = new float[g.cg * hp * wp];
+            column = new int[images * g.plane];
+            for (int j = 0; j < column.length; j++) column[j] = j / g.plane * image + rel[j % g.plane];
+            int taps = g.kh * g.kw;
+            rowOffset = new int[g.k];
+            for (int r = 0; r < g.k; r++) {
+                int ci = r / taps, ky = (r / g.kw) % g.kh, kx = r % g.kw;
+                rowOffset[r] = (ci * hp + ky * g.dh) * wp + kx * g.dw;
+            }
+            planes = new float[images * image];
         }
 
         /**
          * Copies channels [c0, c1) of the group whose channel 0 starts at float {@code xAt} of {@code x} into the
-         * padded planes; the border, never written, stays zero.
+         * padded planes of image {@code i} of the slab; the border, never written, stays zero.
          */
-        void load(MemorySegment x, long xAt, int c0, int c1) {
+        void load(int i, MemorySegment x, long xAt, int c0, int c1) {
             for (int ci = c0; ci < c1; ci++)
                 for (int iy = 0; iy < g.h; iy++)
                     MemorySegment.copy(x, F, (xAt + ((long) ci * g.h + iy) * g.w) * 4, planes,
-                            (ci * hp + g.pt + iy) * wp + g.pl, g.w);
+                            i * image + (ci * hp + g.pt + iy) * wp + g.pl, g.w);
         }
 
         /**
-         * Rows [r0, r1), every pixel, of the column matrix of the channels last {@link #load loaded}, into
+         * Rows [r0, r1), slab columns [0, cols), of the column matrix of the channels {@link #load loaded}, into
          * {@code dst} from float {@code dstAt}, {@code ld} floats per row.
          */
-        void fill(int r0, int r1, MemorySegment dst, long dstAt, int ld) {
-            int plane = g.plane, taps = g.kh * g.kw, step = S.length();
-            int full = simd ? plane - plane % step : 0;
+        void fill(int r0, int r1, int cols, MemorySegment dst, long dstAt, int ld) {
+            int step = S.length(), full = simd ? cols - cols % step : 0;
             for (int r = r0; r < r1; r++) {
-                int off = offset(r, taps);
+                int off = rowOffset[r];
                 long d = dstAt + (long) (r - r0) * ld;
                 int j = 0;
                 for (; j < full; j += step)
-                    FloatVector.fromArray(S, planes, off, rel, j).intoMemorySegment(dst, (d + j) * 4, NATIVE);
-                for (; j < plane; j++) dst.setAtIndex(F, d + j, planes[off + rel[j]]);
+                    FloatVector.fromArray(S, planes, off, column, j).intoMemorySegment(dst, (d + j) * 4, NATIVE);
+                for (; j < cols; j++) dst.setAtIndex(F, d + j, planes[off + column[j]]);
             }
         }
 
         /**
-         * col2im: sets channels [c0, c1) of the planes to {@code values[at + ci]} (or zero when null), adds rows
-         * [r0, r1) of a column matrix (from float {@code srcAt} of {@code src}, {@code ld} floats per row) onto
-         * the positions their taps read, in row order and pixel order within a row, and stores the channels'
-         * interiors into the group whose channel 0 is at float {@code dxAt} of {@code dx}. Rows must belong to
-         * channels [c0, c1). The border collects the padding taps' terms and is dropped.
+         * The whole column matrix, g.k x {@code cols}, as a GEMM's packed right operand {@code b}: K blocks of
+         * {@code kStep} rows (the {@link Sgemm#kcFor} of the GEMM that reads it), panels of NR columns, each panel
+         * row NR consecutive slab columns of one matrix row (two gathers when NR is two vectors). Lanes past
+         * {@code cols} are left as they are.
+         */
+        void fillPanels(int cols, Sgemm.PackedB b, int kStep) {
+            check(b, g.k, cols);
+            int nr = b.nr, paddedN = Sgemm.roundUp(cols, nr), step = S.length();
+            boolean vector = simd && nr == 2 * step;
+            float[] dst = b.data;
+            for (int pc = 0; pc < g.k; pc += kStep) {
+                int end = Math.min(g.k, pc + kStep), kcb = end - pc;
+                for (int c0 = 0; c0 < cols; c0 += nr) {
+                    int width = Math.min(nr, cols - c0), at = pc * paddedN + c0 * kcb;
+                    for (int r = pc; r < end; r++, at += nr) {
+                        int off = rowOffset[r];
+                        if (vector && width == nr) {
+                            FloatVector.fromArray(S, planes, off, column, c0).intoArray(dst, at);
+                            FloatVector.fromArray(S, planes, off, column, c0 + step).intoArray(dst, at + step);
+                        } else {
+                            for (int i = 0; i < width; i++) dst[at + i] = planes[off + column[c0 + i]];
+                        }
+                    }
+                }
+            }
+        }
+
+        /**
+         * Rows [r0, r1) of the column matrix transposed, {@code cols} x (r1 - r0), as a GEMM's packed right
+         * operand {@code b} (K blocks of {@code kStep}, the reading GEMM's kcFor(cols)): the filter gradient's
+         * col^T, whose K runs over the slab's columns. A panel row is
+         * NR consecutive matrix rows at one slab column: a gather through the row offsets.
+         */
+        void fillPanelsTransposed(int r0, int r1, int cols, Sgemm.PackedB b, int kStep) {
+            check(b, cols, r1 - r0);
+            int n = r1 - r0, nr = b.nr, paddedN = Sgemm.roundUp(n, nr), step = S.length();
+            boolean vector = simd && nr == 2 * step;
+            float[] dst = b.data;
+            for (int pc = 0; pc < cols; pc += kStep) {
+                int end = Math.min(cols, pc + kStep), kcb = end - pc;
+                for (int q0 = 0; q0 < n; q0 += nr) {
+                    int width = Math.min(nr, n - q0), at = pc * paddedN + q0 * kcb, rows = r0 + q0;
+                    for (int j = pc; j < end; j++, at += nr) {
+                        int off = column[j];
+                        if (vector && width == nr) {
+                            FloatVector.fromArray(S, planes, off, rowOffset, rows).intoArray(dst, at);
+                            FloatVector.fromArray(S, planes, off, rowOffset, rows + step).intoArray(dst, at + step);
+                        } else {
+                            for (int i = 0; i < width; i++) dst[at + i] = planes[off + rowOffset[rows + i]];
+                        }
+                    }
+                }
+            }
+        }
+
+        private static void check(Sgemm.PackedB b, int k, int n) {
+            if (b.k != k || b.n != n)
+                throw new IllegalArgumentException("packed B is " + b.k + "x" + b.n + ", the tile " + k + "x" + n);
+        }
+
+        /**
+         * col2im of one image (the planes of image 0): sets channels [c0, c1) of the planes to
+         * {@code values[at + ci]} (or zero when null), adds rows [r0, r1) of a column matrix (from float
+         * {@code srcAt} of {@code src}, {@code ld} floats per row) onto the positions their taps read, in row order
+         * and pixel order within a row, and stores the channels' interiors into the group whose channel 0 is at
+         * float {@code dxAt} of {@code dx}. Rows must belong to channels [c0, c1). The border collects the padding
+         * taps' terms and is dropped.
          */
         void scatter(MemorySegment src, long srcAt, int ld, int r0, int r1, int c0, int c1, float[] values, int at,
                      MemorySegment dx, long dxAt) {
-            int size = hp * wp, taps = g.kh * g.kw, plane = g.plane;
+            int size = hp * wp, plane = g.plane;
             for (int ci = c0; ci < c1; ci++)
                 java.util.Arrays.fill(planes, ci * size, (ci + 1) * size, values == null ? 0f : values[at + ci]);
             for (int r = r0; r < r1; r++) {
-                int off = offset(r, taps);
+                int off = rowOffset[r];
                 long s = srcAt + (long) (r - r0) * ld;
                 for (int j = 0; j < plane; j++) planes[off + rel[j]] += src.getAtIndex(F, s + j);
             }
@@ -215,12 +306,6 @@ final class Im2col {
                 for (int iy = 0; iy < g.h; iy++)
                     MemorySegment.copy(planes, (ci * hp + g.pt + iy) * wp + g.pl, dx, F,
                             (dxAt + ((long) ci * g.h + iy) * g.w) * 4, g.w);
-        }
-
-        /** Where row r = (ci, ky, kx)'s tap of output pixel 0 lies in the planes. */
-        private int offset(int r, int taps) {
-            int ci = r / taps, ky = (r / g.kw) % g.kh, kx = r % g.kw;
-            return (ci * hp + ky * g.dh) * wp + kx * g.dw;
         }
     }
 }

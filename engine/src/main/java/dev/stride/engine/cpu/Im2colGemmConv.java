@@ -16,10 +16,20 @@ import java.lang.foreign.ValueLayout;
  * "gemm1x1" algorithm) it is the input itself, packed by the GEMM (70 GFLOP/s for 256 -> 64 channels at 56x56
  * on one thread, against 60 with the input copied into panels first).
  *
- * <p>Threads: the (image, group, tile) items are shared out whole, each computed with its worker's
- * single-threaded GEMM; when there are fewer items than threads (one image, one tile), each item's GEMM is split
- * instead. Either way every output element is computed by one thread in the same order, so the result does not
- * depend on the thread count.
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#slabs}: at most {@link ColumnTiles#SLAB_MAX_PLANE} pixels)
+ * take the batched path instead: the column matrices of a slab of images side by side, gathered straight into
+ * the GEMM's packed-B panels ({@link Im2col.Padded#fillPanels}), so that one GEMM y_g[og, images * plane] =
+ * W_g x col replaces a GEMM per image with N = plane (49 columns for a 7x7 map: a quarter of the last 16-wide
+ * panel wasted, per-call overhead on little work, and an im2col of rows 7 pixels long); its rows go through the
+ * epilogue in scratch and are copied to each image's planes. DCGAN's 4x4/2 64 -> 128 layer at batch 64 went
+ * from 29 to 68 GFLOP/s. A {@link ConvGeometry#dense() dense}
+ * convolution (kernel = input, one output pixel) needs no im2col at all: x itself, N x C*H*W, is the batch's
+ * column matrix (transposed), one GEMM per group for the whole batch.
+ *
+ * <p>Threads: the (image, group, tile) items, or (slab, group), are shared out whole, each computed with its
+ * worker's single-threaded GEMM; when there are fewer items than threads (one image, one tile; one slab), each
+ * item's GEMM is split instead. Either way every output element is computed by one thread in the same order, and
+ * tiles and slabs depend on the geometry only, so the result does not depend on the thread count.
  */
 final class Im2colGemmConv {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -27,7 +37,7 @@ final class Im2colGemmConv {
     private final ConvGeometry g;
     private final boolean pointwise, simd;
     private final CpuRuntime rt;
-    private final MemorySegment x, y;
+    private final MemorySegment x, y, weights;
     private final ColumnTiles tiles;
     private final PackedFilters filters;
     private final Epilogue epilogue;
@@ -40,10 +50,10 @@ final class Im2colGemmConv {
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final boolean dense;                   // batched, and col is x itself (ConvGeometry.dense)
     private final int slabWidth;                   // columns of a full slab: the leading dimension of its scratch
-    private final MemorySegment[] slabCol, slabOut; // per worker: a slab's column matrix (not dense) and product
-    private final Sgemm.Matrix[] slabColMatrix;    // per worker (not dense)
+    private final MemorySegment[] slabOut;         // per worker: a slab's product, og x slabWidth
+    private final Sgemm.PackedB[] slabCol, lastSlabCol; // per worker, not dense: full slabs' col and the last's
     private final Sgemm.Matrix[] denseInput;       // per (slab, group) when dense: x's rows as op(B) = col
-    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
+    private final Im2col.Padded[] padded;          // per worker, batched and not dense: the gathering im2col
     private final int items;
     private final long flops;
     private final CpuRuntime.RangeTask share;
@@ -62,6 +72,7 @@ final class Im2colGemmConv {
         this.x = x;
         this.y = y;
         this.epilogue = epilogue;
+        this.weights = weights;
         Sgemm geometry = rt.gemmGeometry();
         dense = g.dense();
         slabs = dense ? ColumnTiles.Slabs.of(g.n, g.n) : ColumnTiles.slabs(g.n, g.plane, g.k + g.og);
@@ -79,17 +90,19 @@ final class Im2colGemmConv {
         flops = (long) g.n * g.flopsPerImage();
         blockRows = geometry.kcFor(g.k);
         int workers = rt.threads();
-        slabCol = slabs != null && !dense ? new MemorySegment[workers] : null;
-        slabColMatrix = slabCol != null ? new Sgemm.Matrix[workers] : null;
+        boolean gathered = slabs != null && !dense;
         slabOut = slabs != null ? new MemorySegment[workers] : null;
+        slabCol = gathered ? new Sgemm.PackedB[workers] : null;
+        lastSlabCol = gathered ? new Sgemm.PackedB[workers] : null;
+        padded = gathered ? new Im2col.Padded[workers] : null;
         for (int t = 0; slabs != null && t < workers; t++) {
             slabOut[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            if (slabCol == null) continue;
-            slabCol[t] = rt.scratch((long) g.k * slabWidth * Float.BYTES);
-            slabColMatrix[t] = Sgemm.Matrix.of(slabCol[t], 0, slabWidth);
+            if (!gathered) continue;
+            int last = (slabs.to(slabs.count() - 1) - slabs.from(slabs.count() - 1)) * g.plane;
+            slabCol[t] = geometry.emptyB(g.k, slabWidth);
+            lastSlabCol[t] = last == slabWidth ? slabCol[t] : geometry.emptyB(g.k, last);
+            padded[t] = new Im2col.Padded(g, slabs.per(), simd);
         }
-        padded = slabCol != null && !g.shifted() ? new Im2col.Padded[workers] : null;
-        for (int t = 0; padded != null && t < workers; t++) padded[t] = new Im2col.Padded(g, simd);
         denseInput = dense ? new Sgemm.Matrix[items] : null;
         for (int i = 0; dense && i < items; i++)
             denseInput[i] = Sgemm.Matrix.transposed(x, g.xAt(slabs.from(i / g.groups), i % g.groups),
@@ -145,7 +158,8 @@ final class Im2colGemmConv {
     /**
      * Whether the adjoint of {@code conv} (its data gradient) runs as a forward convolution ({@link #adjoint}):
      * it can at stride 1 with start padding at most the dilated kernel's reach (the forward convolution's padding
-     * dilation*(k-1) - pad is then not negative), and it pays unless dx has far fewer channels than dy. The
+     * dilation*(k-1) - pad is then not negative), and it pays unless dx has far fewer channels than dy, or many more
+     * pixels ({@link #AS_FORWARD_MAX_GROWTH}; never for a dense convolution, whose adjoint is one GEMM). The
      * forward form's GEMM has M = C/groups and writes an O*kH*kW-row column matrix; GEMM + col2im has M =
      * C/groups*kH*kW and scatters a C*kH*kW-row one. For a first layer's data gradient (C = 3, O = 64) the
      * forward form would im2col 21 times as many rows into a GEMM of 3 rows.
@@ -156,7 +170,14 @@ final class Im2colGemmConv {
                 && (long) conv.h * conv.w * 100 <= (long) conv.plane * AS_FORWARD_MAX_GROWTH;
     }
 
-    static final int AS_FORWARD_MAX_GROWTH = Integer.getInteger("stride.cpu.asForwardGrowth", 125);
+    /**
+     * The forward form computes dx's H*W pixels per image where GEMM + col2im computes dy's Ho*Wo: for a "valid"
+     * convolution it multiplies by padding zeros (DCGAN's first ConvTranspose2d, 1x1 -> 7x7: 49 times the work,
+     * 0.8 GFLOP/s where the dense GEMM runs at 55). At most this many percent more pixels: LeNet's c3 data
+     * gradient (196 / 100 pixels) took 6.9 ms as a forward convolution and 1.8 ms as GEMM + col2im at batch 64;
+     * a 3x3 64@14x14 -> 12x12 (136%) 2.7 / 1.9 ms at batch 8; 32@28x28 -> 26x26 (116%) 4.2 / 4.5 ms.
+     */
+    static final int AS_FORWARD_MAX_GROWTH = 125;
 
     /**
      * The adjoint of {@code conv} in its input, dx = conv^T(dy) (Conv2d's data gradient; ConvTranspose2d's
@@ -215,20 +236,23 @@ final class Im2colGemmConv {
         if (dense) {
             b = denseInput[i];
         } else {
-            for (int img = img0; img < img1; img++) {
-                long at = (long) (img - img0) * g.plane;
-                if (padded == null) {       // shifted: whole rows are one contiguous run each
-                    Im2col.fill(g, x, g.xAt(img, grp), 0, g.k, 0, g.plane, slabCol[worker], at, slabWidth, simd);
-                } else {
-                    padded[worker].load(x, g.xAt(img, grp), 0, g.cg);
-                    padded[worker].fill(0, g.k, slabCol[worker], at, slabWidth);
-                }
-            }
-            b = slabColMatrix[worker];
+            Sgemm.PackedB packed = s == slabs.count() - 1 ? lastSlabCol[worker] : slabCol[worker];
+            for (int img = img0; img < img1; img++) padded[worker].load(img - img0, x, g.xAt(img, grp), 0, g.cg);
+            padded[worker].fillPanels(cols, packed, blockRows);
+            b = packed;
         }
         MemorySegment out = slabOut[worker];
-        if (gemm != null) gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
-        else rt.gemm(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        if (dense && g.og <= ConvKernels.THIN_DENSE_ROWS) {
+            // a few output channels: dot products of each image with each filter row (ConvKernels.THIN_DENSE_ROWS)
+            for (int r = 0; r < g.og; r++)
+                for (int img = img0; img < img1; img++)
+                    out.setAtIndex(F, (long) r * slabWidth + img - img0,
+                            ConvKernels.dot(x, g.xAt(img, grp), weights, g.wAt(grp) + (long) r * g.k, g.k, simd));
+        } else if (gemm != null) {
+            gemm.multiply(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        } else {
+            rt.gemm(g.og, cols, g.k, 1f, filters.get(grp), b, 0f, out, 0, slabWidth);
+        }
         for (int r = 0; r < g.og; r++) {
             long row = (long) r * slabWidth;
             if (epilogue != null) epilogue.apply(out, row, grp * g.og + r, cols);

@@ -18,6 +18,13 @@ import java.nio.ByteOrder;
  * then added in chunk order. Chunks are single images when the partials are small
  * ({@link #PARTIAL_BYTES}: early layers, few channels and large images), otherwise the whole batch (late layers,
  * whose large K gives enough blocks).
+ *
+ * <p>Small planes at batch > 1 ({@link ColumnTiles#filterSlabs}) take the batched path: a chunk sums slabs of images
+ * instead of (image, tile) pairs, each slab one GEMM whose depth is images * plane (dy copied channel-major once
+ * per run, {@link Im2col#channelMajor}; col written by the gathering {@link Im2col.Padded}), where the per-image
+ * GEMM had a depth of one plane (49 for a 7x7 map) and paid a C update per image. Partials are per slab then.
+ * A {@link ConvGeometry#dense() dense} convolution is one GEMM per group, dW_g = dy_g^T[og, N] x x_g[N, K], the
+ * batch sum being the GEMM's own K loop. Either way the order of the sum depends on the geometry only.
  */
 final class Im2colGemmFilterGrad {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -35,7 +42,7 @@ final class Im2colGemmFilterGrad {
     private final ConvGeometry g;
     private final boolean simd;
     private final CpuRuntime rt;
-    private final MemorySegment x, dw, dyAll;
+    private final MemorySegment x, dy, dw;
     private final int chunks, blockCols, blocks;
     private final long weightSize;
     private final ColumnTiles tiles;
@@ -46,9 +53,11 @@ final class Im2colGemmFilterGrad {
     private final ColumnTiles.Slabs slabs;         // the batched path: images side by side; null per image
     private final int units;                       // what a chunk's GEMMs are summed over: slabs, or (image, tile)
     private final int slabWidth;
-    private final MemorySegment[] slabDy;          // per worker: a slab's dy_g, og x images * plane
-    private final Sgemm.Matrix[] slabDyMatrix;
-    private final Im2col.Padded[] padded;          // per worker, batched and not shifted: the gathering im2col
+    private final MemorySegment dyRows;            // batched: dy channel-major (Im2col.channelMajor), per run
+    private final Sgemm.Matrix[] slabDy;           // per (slab, group): its rows of dyRows, og x images * plane
+    private final Im2col.Padded[] padded;          // per worker, batched: the gathering im2col
+    private final Sgemm.PackedB[] slabCol;         // batched: [4 worker + 2 (last slab) + (last block)], col^T
+    private final int[] slabSteps;                 // batched: the GEMM's K block for a full slab and the last
     private final boolean dense;                   // ConvGeometry.dense: one GEMM per group, K = N
     private final Sgemm.Matrix[] denseDy, denseX;  // per group, when dense
     private final int items;
@@ -69,30 +78,37 @@ final class Im2colGemmFilterGrad {
         blockCols = Math.min(g.k, Math.ceilDiv(Math.ceilDiv(g.k, wanted), geometry.nr()) * geometry.nr());
         blocks = Math.ceilDiv(g.k, blockCols);
         dense = g.dense();
-        slabs = dense ? null : ColumnTiles.slabs(g.n, g.plane, blockCols + g.og);
+        slabs = dense ? null : ColumnTiles.filterSlabs(g.n, g.plane, blockCols + g.og);
         slabWidth = slabs == null ? 0 : slabs.per() * g.plane;
         tiles = slabs != null ? new ColumnTiles(g.plane, g.plane, 1) : ColumnTiles.of(g.plane, blockCols, geometry.nr());
         units = slabs != null ? slabs.count() : g.n * tiles.count();
         int images = slabs != null ? slabs.count() : g.n;   // chunks hold whole images (or slabs)
         chunks = !dense && images > 1 && (images - 1) * weightSize * Float.BYTES <= PARTIAL_BYTES ? images : 1;
         partials = chunks > 1 ? rt.scratch((chunks - 1) * weightSize * Float.BYTES) : null;
-        int width = slabs != null ? slabWidth : tiles.width();
-        col = new MemorySegment[dense ? 0 : rt.threads()];
+        col = new MemorySegment[dense || slabs != null ? 0 : rt.threads()];
         colMatrix = new Sgemm.Matrix[col.length];
         for (int t = 0; t < col.length; t++) {
-            col[t] = rt.scratch((long) blockCols * width * Float.BYTES);
-            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, width);
+            col[t] = rt.scratch((long) blockCols * tiles.width() * Float.BYTES);
+            colMatrix[t] = Sgemm.Matrix.transposed(col[t], 0, tiles.width());
         }
-        slabDy = new MemorySegment[slabs != null ? rt.threads() : 0];
-        slabDyMatrix = new Sgemm.Matrix[slabDy.length];
-        for (int t = 0; t < slabDy.length; t++) {
-            slabDy[t] = rt.scratch((long) g.og * slabWidth * Float.BYTES);
-            slabDyMatrix[t] = Sgemm.Matrix.of(slabDy[t], 0, slabWidth);
+        // batched: col^T written as packed panels, one operand per (last slab?, last block?) and worker
+        slabCol = new Sgemm.PackedB[slabs != null ? 4 * rt.threads() : 0];
+        for (int t = 0; t < slabCol.length; t++) {
+            boolean lastSlab = (t & 2) != 0, lastBlock = (t & 1) != 0;
+            int cols = (lastSlab ? slabs.to(slabs.count() - 1) - slabs.from(slabs.count() - 1) : slabs.per()) * g.plane;
+            int n = lastBlock ? g.k - (blocks - 1) * blockCols : Math.min(g.k, blockCols);
+            slabCol[t] = geometry.emptyB(cols, n);
         }
-        padded = slabs != null && !g.shifted() ? new Im2col.Padded[rt.threads()] : null;
-        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, simd);
-        MemorySegment dy = node.in(1);
-        dyAll = dy;
+        dyRows = slabs != null ? rt.scratch((long) g.n * g.o * g.plane * Float.BYTES) : null;
+        slabDy = new Sgemm.Matrix[slabs != null ? slabs.count() * g.groups : 0];
+        for (int i = 0; i < slabDy.length; i++)
+            slabDy[i] = Sgemm.Matrix.of(dyRows, ((long) (i % g.groups) * g.og * g.n + slabs.from(i / g.groups)) * g.plane,
+                    g.n * g.plane);
+        padded = slabs != null ? new Im2col.Padded[rt.threads()] : null;
+        for (int t = 0; padded != null && t < padded.length; t++) padded[t] = new Im2col.Padded(g, slabs.per(), simd);
+        slabSteps = slabs == null ? null
+                : new int[] {geometry.kcFor(slabWidth), geometry.kcFor(slabCol[2].rows())};
+        dy = node.in(1);
         denseDy = new Sgemm.Matrix[dense ? g.groups : 0];
         denseX = new Sgemm.Matrix[denseDy.length];
         for (int grp = 0; grp < denseDy.length; grp++) {
@@ -119,12 +135,24 @@ final class Im2colGemmFilterGrad {
     }
 
     private void run() {
+        if (dense && g.og <= ConvKernels.THIN_DENSE_ROWS) {
+            // a few output channels: dW row o = sum over images, in order, of dy[img, o] x[img]
+            // (ConvKernels.THIN_DENSE_ROWS)
+            dw.fill((byte) 0);
+            for (int grp = 0; grp < g.groups; grp++)
+                for (int img = 0; img < g.n; img++)
+                    for (int o = 0; o < g.og; o++)
+                        ConvKernels.axpy(dy.getAtIndex(F, g.yAt(img, grp) + o), x, g.xAt(img, grp), dw,
+                                g.wAt(grp) + (long) o * g.k, g.k, simd);
+            return;
+        }
         if (dense) {
             // dW_g[og, K] = dy_g^T[og, N] x x_g[N, K]: the sum over images is the GEMM's K, on all threads
             for (int grp = 0; grp < g.groups; grp++)
                 rt.gemm(g.og, g.k, g.n, 1f, denseDy[grp], denseX[grp], 0f, dw, g.wAt(grp), g.k);
             return;
         }
+        if (slabs != null) Im2col.channelMajor(dy, dyRows, g.n, g.o, g.plane, simd);
         if (items >= rt.threads()) {
             rt.parallelFor(items, flops, share);
         } else {
@@ -143,34 +171,29 @@ final class Im2colGemmFilterGrad {
         float beta = 0f;
         for (int u = from; u < to; u++) {
             int cols;
-            Sgemm.Matrix a;
+            Sgemm.OperandA a;
+            Sgemm.OperandB bt;
             if (slabs != null) {
-                // the slab's images side by side: dy_g planes gathered, col's rows [k0, k1) of each image
-                int img0 = slabs.from(u), img1 = slabs.to(u);
+                // the slab's images side by side: dy_g's rows of the channel-major copy, col's rows [k0, k1)
+                // transposed, gathered straight into packed panels
+                int img0 = slabs.from(u), img1 = slabs.to(u), taps = g.kh * g.kw;
+                boolean lastSlab = u == slabs.count() - 1;
                 cols = (img1 - img0) * g.plane;
-                MemorySegment d = slabDy[worker];
-                for (int img = img0; img < img1; img++) {
-                    long at = (long) (img - img0) * g.plane;
-                    for (int o = 0; o < g.og; o++)
-                        Im2col.copy(dyAll, g.yAt(img, grp) + (long) o * g.plane, d, o * (long) slabWidth + at,
-                                g.plane, simd);
-                    if (padded == null) {
-                        Im2col.fill(g, x, g.xAt(img, grp), k0, k1, 0, g.plane, col[worker], at, slabWidth, simd);
-                    } else {
-                        int taps = g.kh * g.kw;
-                        padded[worker].load(x, g.xAt(img, grp), k0 / taps, Math.ceilDiv(k1, taps));
-                        padded[worker].fill(k0, k1, col[worker], at, slabWidth);
-                    }
-                }
-                a = slabDyMatrix[worker];
+                for (int img = img0; img < img1; img++)
+                    padded[worker].load(img - img0, x, g.xAt(img, grp), k0 / taps, Math.ceilDiv(k1, taps));
+                Sgemm.PackedB packed = slabCol[4 * worker + (lastSlab ? 2 : 0) + (b == blocks - 1 ? 1 : 0)];
+                padded[worker].fillPanelsTransposed(k0, k1, cols, packed, slabSteps[lastSlab ? 1 : 0]);
+                a = slabDy[u * g.groups + grp];
+                bt = packed;
             } else {
                 int img = u / tiles.count(), t = u % tiles.count(), j0 = tiles.from(t), j1 = tiles.to(t);
                 cols = j1 - j0;
                 Im2col.fill(g, x, g.xAt(img, grp), k0, k1, j0, j1, col[worker], 0, tiles.width(), simd);
                 a = dyMatrix[(img * g.groups + grp) * tiles.count() + t];
+                bt = colMatrix[worker];
             }
-            if (gemm != null) gemm.multiply(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
-            else rt.gemm(g.og, k1 - k0, cols, 1f, a, colMatrix[worker], beta, c, cAt, g.k);
+            if (gemm != null) gemm.multiply(g.og, k1 - k0, cols, 1f, a, bt, beta, c, cAt, g.k);
+            else rt.gemm(g.og, k1 - k0, cols, 1f, a, bt, beta, c, cAt, g.k);
             beta = 1f;
         }
     }

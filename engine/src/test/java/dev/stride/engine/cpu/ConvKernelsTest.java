@@ -485,30 +485,68 @@ class ConvKernelsTest {
     }
 
     /**
-     * The gathering im2col of the batched path against the formula: rows [r0, r1) of one image's group, written
-     * at a column offset of a wider matrix (its place in a slab); the columns around it untouched.
+     * The gathering im2col of the batched path against the formula: rows [r0, r1) of a slab of one to three
+     * images of one group, side by side, written at a column offset of a wider matrix; the columns around it
+     * untouched. SIMD and scalar.
      */
     @Property(tries = 60)
     void paddedIm2colWritesTheInputValueEachTapReads(@ForAll long seed) {
         Random r = new Random(seed);
         Cfg cfg = randomConv(r, 20);
         ConvGeometry g = geometry(cfg);
-        int grp = r.nextInt(cfg.g()), img = r.nextInt(cfg.n()), taps = g.kh * g.kw;
-        int r0 = r.nextInt(g.k), r1 = r0 + 1 + r.nextInt(g.k - r0), at = r.nextInt(3), ld = at + g.plane + r.nextInt(3);
+        int grp = r.nextInt(cfg.g()), images = 1 + r.nextInt(cfg.n()), img0 = r.nextInt(cfg.n() - images + 1);
+        int taps = g.kh * g.kw, cols = images * g.plane;
+        int r0 = r.nextInt(g.k), r1 = r0 + 1 + r.nextInt(g.k - r0), at = r.nextInt(3), ld = at + cols + r.nextInt(3);
         java.lang.foreign.MemorySegment x = random(r, (long) g.n * g.c * g.h * g.w);
         for (boolean simd : new boolean[] {true, false}) {
             java.lang.foreign.MemorySegment col = random(r, (long) (r1 - r0) * ld);
             float[] before = floats(col);
-            Im2col.Padded p = new Im2col.Padded(g, simd);
-            p.load(x, g.xAt(img, grp), r0 / taps, Math.ceilDiv(r1, taps));
-            p.fill(r0, r1, col, at, ld);
+            Im2col.Padded p = new Im2col.Padded(g, images + r.nextInt(2), simd);
+            for (int i = 0; i < images; i++) p.load(i, x, g.xAt(img0 + i, grp), r0 / taps, Math.ceilDiv(r1, taps));
+            p.fill(r0, r1, cols, col, at, ld);
             for (int row = r0; row < r1; row++)
                 for (int j = 0; j < ld; j++) {
                     long i = (long) (row - r0) * ld + j;
-                    float want = j >= at && j < at + g.plane ? naive(g, x, img, grp, row, j - at) : before[(int) i];
+                    float want = j >= at && j < at + cols
+                            ? naive(g, x, img0 + (j - at) / g.plane, grp, row, (j - at) % g.plane) : before[(int) i];
                     assertEquals(want, col.getAtIndex(F, i), "row " + row + " column " + j + " simd " + simd + " " + g);
                 }
         }
+    }
+
+    /**
+     * The batched im2col written straight into packed-B panels, for the forward (col, K = rows) and for the
+     * filter gradient (rows [r0, r1) of col transposed, K = the slab's columns), is the operand the row-major
+     * matrix is: a GEMM with either gives the same bits, with small K blocks (K spans several), the SIMD kernel's
+     * panels and the scalar one's.
+     */
+    @Property(tries = 60)
+    void paddedIm2colIntoPanelsIsTheSameOperandAsTheRowMajorMatrix(@ForAll long seed) {
+        Random r = new Random(seed);
+        Cfg cfg = randomConv(r, 12);
+        ConvGeometry g = geometry(cfg);
+        boolean simd = r.nextBoolean();
+        Sgemm gemm = (simd ? Sgemm.create() : Sgemm.scalar()).withBlocking(1 + r.nextInt(40), 64, 2048, 8_000_000);
+        int grp = r.nextInt(cfg.g()), images = 1 + r.nextInt(cfg.n()), img0 = r.nextInt(cfg.n() - images + 1);
+        int cols = images * g.plane, m = 1 + r.nextInt(9);
+        java.lang.foreign.MemorySegment x = random(r, (long) g.n * g.c * g.h * g.w);
+        Im2col.Padded p = new Im2col.Padded(g, images, simd);
+        for (int i = 0; i < images; i++) p.load(i, x, g.xAt(img0 + i, grp), 0, g.cg);
+        java.lang.foreign.MemorySegment col = random(r, (long) g.k * cols);
+        p.fill(0, g.k, cols, col, 0, cols);
+        boolean transposed = r.nextBoolean();
+        int r0 = transposed ? r.nextInt(g.k) : 0, r1 = transposed ? r0 + 1 + r.nextInt(g.k - r0) : g.k;
+        int kk = transposed ? cols : g.k, n = transposed ? r1 - r0 : cols;
+        Sgemm.PackedB panels = gemm.emptyB(kk, n);
+        for (int i = 0; i < panels.data.length; i++) panels.data[i] = r.nextFloat();   // every element must be written
+        if (transposed) p.fillPanelsTransposed(r0, r1, cols, panels, gemm.kcFor(kk));
+        else p.fillPanels(cols, panels, gemm.kcFor(kk));
+        Sgemm.Matrix matrix = transposed ? Sgemm.Matrix.transposed(col, (long) r0 * cols, cols) : Sgemm.Matrix.of(col, 0, cols);
+        java.lang.foreign.MemorySegment a = random(r, (long) m * kk), want = random(r, (long) m * n), got = random(r, (long) m * n);
+        gemm.multiply(m, n, kk, 1f, Sgemm.Matrix.of(a, 0, kk), matrix, 0f, want, 0, n);
+        gemm.multiply(m, n, kk, 1f, Sgemm.Matrix.of(a, 0, kk), panels, 0f, got, 0, n);
+        for (long i = 0; i < (long) m * n; i++)
+            assertEquals(want.getAtIndex(F, i), got.getAtIndex(F, i), "at " + i + " transposed " + transposed + " " + g);
     }
 
     /**
@@ -542,9 +580,31 @@ class ConvKernelsTest {
         for (boolean simd : new boolean[] {true, false}) {
             java.lang.foreign.MemorySegment dx = java.lang.foreign.Arena.ofAuto().allocate(size * 4, 64);
             java.lang.foreign.MemorySegment.copy(start, 0, dx, 0, size * 4);
-            Im2col.Padded p = new Im2col.Padded(g, simd);
+            Im2col.Padded p = new Im2col.Padded(g, 1, simd);
             p.scatter(col, at, ld, r0, r1, c0, c1, withBias ? bias : null, grp * g.cg, dx, g.xAt(img, grp));
             for (int i = 0; i < size; i++) assertEquals(want[i], dx.getAtIndex(F, i), 1e-5, "at " + i + " simd " + simd);
+        }
+    }
+
+    /** The thin dense convolutions' dot product and axpy against double arithmetic, SIMD and scalar, odd lengths. */
+    @Property(tries = 60)
+    void dotAndAxpyOfThinDenseConvolutions(@ForAll long seed) {
+        Random r = new Random(seed);
+        int len = r.nextInt(200), aAt = r.nextInt(5), bAt = r.nextInt(5);
+        java.lang.foreign.MemorySegment a = random(r, aAt + len), b = random(r, bAt + len);
+        float alpha = (float) r.nextGaussian();
+        double dot = 0;
+        for (int i = 0; i < len; i++) dot += (double) a.getAtIndex(F, aAt + i) * b.getAtIndex(F, bAt + i);
+        for (boolean simd : new boolean[] {true, false}) {
+            assertEquals(dot, ConvKernels.dot(a, aAt, b, bAt, len, simd), 1e-5 * (1 + len), "dot, simd " + simd);
+            java.lang.foreign.MemorySegment y = random(r, bAt + len + 3);
+            float[] before = floats(y);
+            ConvKernels.axpy(alpha, a, aAt, y, bAt, len, simd);
+            for (int i = 0; i < before.length; i++) {
+                boolean inside = i >= bAt && i < bAt + len;
+                double want = inside ? before[i] + (double) alpha * a.getAtIndex(F, aAt + i - bAt) : before[i];
+                assertEquals(want, y.getAtIndex(F, i), inside ? 1e-6 * (1 + Math.abs(want)) : 0, "axpy at " + i + " simd " + simd);
+            }
         }
     }
 
@@ -562,10 +622,12 @@ class ConvKernelsTest {
         }
         assertEquals(Math.ceilDiv(images, max), s.count(), s.toString());   // the fewest slabs
         int plane = 1 + r.nextInt(2000), rows = 1 + r.nextInt(3000);
-        ColumnTiles.Slabs b = ColumnTiles.slabs(images, plane, rows);
+        boolean filter = r.nextBoolean();
+        ColumnTiles.Slabs b = filter ? ColumnTiles.filterSlabs(images, plane, rows) : ColumnTiles.slabs(images, plane, rows);
         long width = Math.max(ColumnTiles.BUDGET_BYTES / (4L * rows), ColumnTiles.SLAB_MIN_COLUMNS);
-        boolean batched = images > 1 && plane <= ColumnTiles.SLAB_MAX_PLANE && width / plane >= 2;
-        assertEquals(batched, b != null, "images " + images + " plane " + plane + " rows " + rows);
+        int maxPlane = (filter ? ColumnTiles.FILTER_SLAB_FACTOR : 1) * ColumnTiles.SLAB_MAX_PLANE;
+        boolean batched = images > 1 && plane <= maxPlane && width / plane >= 2;
+        assertEquals(batched, b != null, "images " + images + " plane " + plane + " rows " + rows + " filter " + filter);
         if (b != null) assertTrue((long) b.per() * plane <= width && b.per() >= 2, b + " plane " + plane);
     }
 
