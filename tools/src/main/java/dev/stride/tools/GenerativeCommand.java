@@ -43,7 +43,7 @@ final class GenerativeCommand {
               --batch N       default 128
               --latent D      latent dimensions (default 16)
               --lr X          Adam learning rate (default 1e-3)
-              --backend NAME  cpu (default) | reference
+              --backend NAME  cpu (default) | reference | cuda (a GPU: see stride doctor)
               --threads N     worker threads (default: all cores)
               --seed N        default 1
               --train-limit N first N training images only
@@ -65,7 +65,7 @@ final class GenerativeCommand {
               --batch N              default 64
               --conditional          condition both networks on the class label; writes digits.png, one row per digit
               --train-limit N        first N training images only
-              --backend NAME         cpu (default) | reference
+              --backend NAME         cpu (default) | reference | cuda (a GPU: see stride doctor)
               --threads N            worker threads (default: all cores)
               --seed N               default 1 (a resumed run keeps its checkpoint's)
               --out DIR              gan.csv, gan_loss.png, samples_epochN.png, samples.png (default runs/gan)

@@ -43,7 +43,7 @@ final class TrainCommand {
               --resume FILE          continue the run that wrote this checkpoint
               --early-stop N         stop after N epochs without a better test loss, keep the best weights
               --seed N               default 1
-              --backend NAME         cpu (default) | reference
+              --backend NAME         cpu (default) | reference | cuda (a GPU: see stride doctor)
               --threads N            worker threads (default: all cores)
             """;
 
