@@ -39,7 +39,7 @@ final class CudaConvKernels {
             this.body = body;
         }
 
-        String algorithm() { return algorithm; }
+        @Override public String algorithm() { return algorithm; }
 
         @Override public void run(RunContext ctx) { body.run(ctx); }
     }

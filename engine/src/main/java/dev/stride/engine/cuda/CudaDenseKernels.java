@@ -55,14 +55,14 @@ final class CudaDenseKernels {
                         "cublasSetMathMode(TF32)");
             RowMajorGemm.Call call = RowMajorGemm.map(transA, transB, batch, m, n, k);
             MemorySegment pa = MemorySegment.ofAddress(a), pb = MemorySegment.ofAddress(b), pc = MemorySegment.ofAddress(c);
-            if (bias == 0) return ctx -> RowMajorGemm.run(blas, call, 1f, pa, pb, 0f, pc);
+            if (bias == 0) return CudaKernel.named(CUBLAS, ctx -> RowMajorGemm.run(blas, call, 1f, pa, pb, 0f, pc));
             // stride_gemm_bias_rows(const float* bias, float* y, long long rows, long long cols)
             Launch fill = node.launch("stride_gemm_bias_rows", (long) batch * m * n, Arg.ptr(bias), Arg.ptr(c),
                     Arg.i64((long) batch * m), Arg.i64(n));
-            return ctx -> {
+            return CudaKernel.named(CUBLAS, ctx -> {
                 fill.run();
                 RowMajorGemm.run(blas, call, 1f, pa, pb, 1f, pc);
-            };
+            });
         }
         // stride_gemm(const float* a, const float* b, const float* bias, int hasBias, float* c, long long batch,
         //             long long m, long long n, long long k, int transA, int transB)
@@ -70,6 +70,6 @@ final class CudaDenseKernels {
         Launch l = node.launch("stride_gemm", (long) batch * m * n, Arg.ptr(a), Arg.ptr(b), Arg.ptr(bias != 0 ? bias : b),
                 Arg.i32(bias != 0 ? 1 : 0), Arg.ptr(c), Arg.i64(batch), Arg.i64(m), Arg.i64(n), Arg.i64(k),
                 Arg.i32(transA ? 1 : 0), Arg.i32(transB ? 1 : 0));
-        return ctx -> l.run();
+        return CudaKernel.named(DIRECT, ctx -> l.run());
     }
 }

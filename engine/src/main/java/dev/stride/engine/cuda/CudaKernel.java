@@ -10,4 +10,19 @@ import dev.stride.engine.RunContext;
 @FunctionalInterface
 public interface CudaKernel {
     void run(RunContext ctx);
+
+    /**
+     * What this kernel runs where an op has several implementations (a cuDNN engine entry, "direct", "cublas"),
+     * reported by {@code Session.algorithm}; "" where the op has one.
+     */
+    default String algorithm() { return ""; }
+
+    /** {@code body}, reporting {@code algorithm}. */
+    static CudaKernel named(String algorithm, CudaKernel body) {
+        return new CudaKernel() {
+            @Override public void run(RunContext ctx) { body.run(ctx); }
+
+            @Override public String algorithm() { return algorithm; }
+        };
+    }
 }

@@ -98,6 +98,12 @@ final class CudaProgram implements Program {
         return t;
     }
 
+    /** What the node's kernel runs (its cuDNN engine, "direct", "cublas"), or "" where the op has one kernel. */
+    @Override public String algorithm(int nodeId) {
+        for (int i = 0; i < nodes.length; i++) if (nodes[i].id() == nodeId) return kernels[i].algorithm();
+        return "";
+    }
+
     @Override public void profile(boolean on) { nanos = on ? new long[plan.graph().nodes().size()] : null; }
 
     @Override public long[] nodeNanos() { return nanos == null ? new long[0] : nanos.clone(); }

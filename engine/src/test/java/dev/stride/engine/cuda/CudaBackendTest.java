@@ -127,6 +127,25 @@ class CudaBackendTest {
         }
     }
 
+    /** Session.algorithm names what each node's kernel runs: on the emulated device the direct kernels. */
+    @Test
+    void theSessionReportsWhatEachKernelRuns() {
+        assumeTrue(EmulatedDevice.unavailableReason() == null, () -> "no emulated device: " + EmulatedDevice.unavailableReason());
+        var b = new GraphBuilder(DType.F32, false);
+        var x = b.input("x", 1, 2, 5, 5);
+        var c = b.conv2d("conv", x, 3, 3, dev.stride.graph.ConvSpec.defaults());
+        var d = b.dense("fc", b.flatten(c), 4);
+        b.output("y", b.relu(d));
+        Plan plan = Compiler.compile(b.build(), CudaBackend.emulated().target());
+        try (Session s = Session.open(plan, CudaBackend.emulated(), SessionOptions.defaults())) {
+            Map<String, String> ran = new java.util.TreeMap<>();
+            for (var n : plan.scheduledNodes()) ran.put(n.op().kind(), s.algorithm(n.id()));
+            assertEquals("direct", ran.get("Conv2d"), ran.toString());
+            assertEquals("direct", ran.get("Dense"), ran.toString());
+            assertEquals("", ran.get("Relu"), ran.toString());
+        }
+    }
+
     /**
      * On this machine, whatever it has: a plan compiled for "cuda" does not open, and the message says why (no
      * library, no driver, no device). Where a GPU is usable there is nothing to check here (CudaGpuTest runs it).
