@@ -129,9 +129,11 @@ class CudaPoolKernelsTest {
         for (long i = 0; i < var.size(); i++) var.set(i, (float) (0.1 + r.nextDouble()));
         CudaCrossBackend.check(List.of(x, c, c, c, x), (b, v) -> b.applyAll("bn_grad", new BatchNorm2dBackward(eps),
                 v.get(0), v.get(1), v.get(2), v.get(3), v.get(4)), seed, EXACT.withInput(3, var));
-        // Every gradient through autodiff (only y is an output: the statistics carry no gradient).
+        // Every gradient through autodiff (only y is an output: the statistics carry no gradient), bit for bit against
+        // the float32 reference: against the float64 oracle the input gradient is ill-conditioned when a channel's
+        // variance is tiny (two nearly equal cells), where float32 inputs to the gradient ops already differ.
         CudaCrossBackend.check(List.of(x, c, c), (b, v) -> List.of(b.applyAll("bn", new BatchNorm2dTrain(eps), v.get(0),
-                v.get(1), v.get(2)).getFirst()), seed, gradients(0, 1, 2));
+                v.get(1), v.get(2)).getFirst()), seed, EXACT.withGradients(0, 1, 2));
     }
 
     @Property(tries = 30)

@@ -107,8 +107,10 @@ class CudaResampleKernelsTest {
                 seed, EXACT);
         CudaCrossBackend.check(List.of(x, c, x), (b, v) -> b.applyAll("in_grad", new InstanceNorm2dBackward(eps),
                 v.get(0), v.get(1), v.get(2)), seed, EXACT);
+        // Bit for bit against the float32 reference: against the float64 oracle the input gradient is ill-conditioned
+        // when a plane's variance is tiny (CudaPoolKernelsTest's batch norm, likewise).
         CudaCrossBackend.check(List.of(x, c, c), (b, v) -> List.of(b.apply("in", op, v.get(0), v.get(1), v.get(2))),
-                seed, gradients(0, 1, 2));
+                seed, EXACT.withGradients(0, 1, 2));
     }
 
     @Property(tries = 30)
