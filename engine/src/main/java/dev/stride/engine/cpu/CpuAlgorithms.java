@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.FusionReaders;
 import dev.stride.graph.Compiler;
 import dev.stride.graph.DType;
 import dev.stride.graph.Graph;
@@ -11,7 +12,6 @@ import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Unary;
 
 import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.List;
 import java.util.function.Function;
 
@@ -56,21 +56,7 @@ public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
 
     /** Marks conv [-> batch norm (inference)] [-> activation] chains whose intermediates nobody else reads. */
     private static void fuse(Graph g, int[] schedule, List<String> a) {
-        int nv = g.values().size();
-        int[] consumers = new int[nv];
-        int[] consumer = new int[nv];
-        BitSet scheduled = new BitSet();
-        for (int id : schedule) scheduled.set(id);
-        for (int id : schedule) {
-            for (Value in : g.nodes().get(id).inputs()) {
-                consumers[in.id()]++;
-                consumer[in.id()] = id;
-            }
-        }
-        BitSet readOutside = new BitSet(nv);
-        for (Value v : g.outputs().values()) readOutside.set(v.id());
-        for (Graph.Update u : g.updates()) readOutside.set(u.source().id());
-
+        FusionReaders readers = new FusionReaders(g, schedule);
         for (int id : schedule) {
             Node head = g.nodes().get(id);
             if (!(head.op() instanceof Conv2d) || a.get(id).equals(REFERENCE) || a.get(id).startsWith(Plan.FUSED_PREFIX))
@@ -78,9 +64,7 @@ public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
             StringBuilder entry = new StringBuilder(a.get(id));
             Value cur = head.outputs().getFirst();
             boolean bn = false;
-            while (!readOutside.get(cur.id()) && consumers[cur.id()] == 1) {
-                Node next = g.nodes().get(consumer[cur.id()]);
-                if (next.inputs().indexOf(cur) != 0 || next.inputs().lastIndexOf(cur) != 0) break;
+            for (Node next = readers.soleReader(cur); next != null; next = readers.soleReader(cur)) {
                 if (next.op() instanceof BatchNorm2dInfer && !bn && entry.indexOf("+", 0) < 0
                         && next.inputs().subList(1, 5).stream().allMatch(v -> v.persistent() || v.kind() == Value.Kind.INPUT)) {
                     bn = true;

@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.FusedChains;
 import dev.stride.engine.Program;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.Tensor;
@@ -15,7 +16,6 @@ import dev.stride.graph.Value;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -48,7 +48,7 @@ final class CpuProgram implements Program {
             rt = new CpuRuntime(threads, plan.graph().values().size());
             runtime = rt;
             boolean f32 = plan.graph().dtype() == DType.F32;
-            Map<Integer, List<Node>> fusedByHead = fusedChains(plan);
+            Map<Integer, List<Node>> fusedByHead = FusedChains.of(plan);
             List<Node> nodeList = new ArrayList<>();
             List<CpuKernel> kernelList = new ArrayList<>();
             String[] usedAlgorithms = new String[plan.graph().nodes().size()];
@@ -92,39 +92,6 @@ final class CpuProgram implements Program {
             arena.close();
             throw e;
         }
-    }
-
-    /**
-     * The nodes fused into each head, in schedule order, checked: a head is scheduled before its followers, and
-     * the memory plan keeps the chain's outputs live from the head's step (a plan from elsewhere could claim a
-     * fusion its memory plan does not allow for; running it would overwrite live buffers).
-     */
-    private static Map<Integer, List<Node>> fusedChains(Plan plan) {
-        Map<Integer, List<Node>> chains = new HashMap<>();
-        int[] stepOf = new int[plan.graph().nodes().size()];
-        java.util.Arrays.fill(stepOf, -1);
-        for (int step = 0; step < plan.schedule().length; step++) stepOf[plan.schedule()[step]] = step;
-        for (int step = 0; step < plan.schedule().length; step++) {
-            int id = plan.schedule()[step];
-            int head = Plan.fusedInto(plan.algorithms().get(id));
-            if (head < 0) continue;
-            Node node = plan.graph().nodes().get(id);
-            if (head >= stepOf.length || stepOf[head] < 0 || stepOf[head] >= step)
-                throw new IllegalStateException("node '" + node.name() + "' is fused into node " + head
-                        + ", which is not scheduled before it");
-            if (Plan.fusedInto(plan.algorithms().get(head)) >= 0)
-                throw new IllegalStateException("node '" + node.name() + "' is fused into node " + head
-                        + ", which is itself fused");
-            for (Value out : node.outputs()) {
-                if (plan.memory().firstStep()[out.id()] > stepOf[head])
-                    throw new IllegalStateException("node '" + node.name() + "' is fused into '"
-                            + plan.graph().nodes().get(head).name() + "' but the memory plan makes '" + out.name()
-                            + "' live only from step " + plan.memory().firstStep()[out.id()] + ", after the head's step "
-                            + stepOf[head]);
-            }
-            chains.computeIfAbsent(head, h -> new ArrayList<>()).add(node);
-        }
-        return chains;
     }
 
     private CpuNode bind(Node node, String algorithm, List<Node> fused) {

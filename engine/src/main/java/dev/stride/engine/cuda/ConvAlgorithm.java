@@ -10,23 +10,28 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code ""} or {@value #CUDNN}: cuDNN, the engine configuration chosen by its heuristics (mode A) when the
  *       session loads; on the emulated device, the direct kernel;
- *   <li>{@code cudnn:engine=<global index>;knobs=<type>:<value>,...[;fused=bias];for=<GPU>,cudnn <version>}:
+ *   <li>{@code cudnn:engine=<global index>;knobs=<type>:<value>,...[;fused=bias|relu|bias,relu];for=<GPU>,cudnn <version>}:
  *       that engine configuration, measured fastest by {@link CudnnAutotuner} on that GPU with that cuDNN, reused
  *       when the session runs on the same GPU and cuDNN, chosen again by the heuristics (with a notice) otherwise.
- *       {@code fused=bias}: the engine runs the convolution and its bias add as one cuDNN graph (a pointwise add
- *       node); otherwise a bias is added by a kernel after it. The entry names the GPU because a kernel sees its
- *       node's entry, not the plan's target facts;
+ *       {@code fused=...}: the pointwise nodes the engine's cuDNN graph holds after the convolution (the bias add,
+ *       the ReLU of a {@value #RELU_SUFFIX} node); what it does not hold, a kernel applies after it. The entry names
+ *       the GPU because a kernel sees its node's entry, not the plan's target facts;
  *   <li>{@value #DIRECT}: the portable direct kernel (conv.cu), always; a session also reports it where cuDNN
  *       refused the configuration.
  * </ul>
+ * A node whose ReLU the plan fused into it ({@link CudaAlgorithms}) has {@value #RELU_SUFFIX} after its entry.
  * Knob types and values are cuDNN's own numbers ({@code cudnnBackendKnobType_t}), in the order cuDNN lists them.
  *
  * @param engine    the engine's global index, -1 for the heuristic and direct entries
  * @param fusedBias the engine's graph adds the bias (a forward convolution with a bias input)
+ * @param fusedRelu the engine's graph applies the ReLU of a {@value #RELU_SUFFIX} node
  * @param tunedOn   the GPU and cuDNN version the engine was measured on ("NVIDIA H100 80GB HBM3,cudnn 9.24.0"), or ""
  */
-public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fusedBias, String tunedOn) {
+public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fusedBias, boolean fusedRelu,
+                            String tunedOn) {
     public static final String CUDNN = "cudnn";
+    /** After a convolution's entry: the plan fused the ReLU that reads its output into it. */
+    public static final String RELU_SUFFIX = "+relu";
     public static final String DIRECT = "direct";
     private static final String ENGINE_PREFIX = "cudnn:engine=";
 
@@ -40,15 +45,36 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
         if (tunedOn.contains(";")) throw new IllegalArgumentException("';' in the tuning target '" + tunedOn + "'");
     }
 
-    public static final ConvAlgorithm HEURISTIC = new ConvAlgorithm(Kind.HEURISTIC, -1, List.of(), false, "");
-    public static final ConvAlgorithm DIRECT_KERNEL = new ConvAlgorithm(Kind.DIRECT, -1, List.of(), false, "");
+    public static final ConvAlgorithm HEURISTIC = new ConvAlgorithm(Kind.HEURISTIC, -1, List.of(), false, false, "");
+    public static final ConvAlgorithm DIRECT_KERNEL = new ConvAlgorithm(Kind.DIRECT, -1, List.of(), false, false, "");
 
     public static ConvAlgorithm engine(long engine, List<Knob> knobs, boolean fusedBias, String tunedOn) {
-        return new ConvAlgorithm(Kind.ENGINE, engine, knobs, fusedBias, tunedOn);
+        return engine(engine, knobs, fusedBias, false, tunedOn);
+    }
+
+    public static ConvAlgorithm engine(long engine, List<Knob> knobs, boolean fusedBias, boolean fusedRelu,
+                                       String tunedOn) {
+        return new ConvAlgorithm(Kind.ENGINE, engine, knobs, fusedBias, fusedRelu, tunedOn);
     }
 
     /** The same engine configuration, recorded as measured on {@code machine}. */
-    public ConvAlgorithm on(String machine) { return new ConvAlgorithm(kind, engine, knobs, fusedBias, machine); }
+    public ConvAlgorithm on(String machine) {
+        return new ConvAlgorithm(kind, engine, knobs, fusedBias, fusedRelu, machine);
+    }
+
+    /**
+     * Whether a node's entry asks for its ReLU to be applied ({@value #RELU_SUFFIX}); fails on any other fusion
+     * suffix, which no cuda convolution kernel applies (a plan compiled for another target).
+     */
+    public static boolean reluFused(String entry) {
+        int plus = entry.indexOf('+');
+        if (plus < 0) return false;
+        String suffix = entry.substring(plus);
+        if (!suffix.equals(RELU_SUFFIX))
+            throw new IllegalArgumentException("the cuda backend fuses only a ReLU into a convolution, not '"
+                    + suffix + "' of entry '" + entry + "': compile the plan for the cuda target");
+        return true;
+    }
 
     /** The plan entry. */
     public String entry() {
@@ -61,7 +87,8 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
                     if (i > 0) s.append(',');
                     s.append(knobs.get(i).type()).append(':').append(knobs.get(i).value());
                 }
-                if (fusedBias) s.append(";fused=bias");
+                if (fusedBias || fusedRelu)
+                    s.append(";fused=").append(fusedBias && fusedRelu ? "bias,relu" : fusedBias ? "bias" : "relu");
                 if (!tunedOn.isEmpty()) s.append(";for=").append(tunedOn);
                 yield s.toString();
             }
@@ -82,7 +109,7 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
         if (e.equals(DIRECT)) return DIRECT_KERNEL;
         if (!e.startsWith(ENGINE_PREFIX))
             throw new IllegalArgumentException("not a cuda convolution algorithm: '" + entry + "' (expected '', 'cudnn',"
-                    + " 'direct' or 'cudnn:engine=<index>;knobs=<type>:<value>,...[;for=<gpu>,cudnn <version>]')");
+                    + " 'direct' or 'cudnn:engine=<index>;knobs=<type>:<value>,...[;fused=...][;for=<gpu>,cudnn <version>]')");
         String[] parts = e.substring(ENGINE_PREFIX.length()).split(";", -1);
         try {
             long engine = Long.parseLong(parts[0]);
@@ -99,13 +126,21 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
                 }
             }
             int at = 2;
-            boolean fusedBias = at < parts.length && parts[at].equals("fused=bias");
-            if (fusedBias) at++;
+            boolean fusedBias = false, fusedRelu = false;
+            if (at < parts.length && parts[at].startsWith("fused=")) {
+                switch (parts[at++].substring("fused=".length())) {
+                    case "bias" -> fusedBias = true;
+                    case "relu" -> fusedRelu = true;
+                    case "bias,relu" -> fusedBias = fusedRelu = true;
+                    default -> throw new IllegalArgumentException("'" + parts[at - 1]
+                            + "' is not fused=bias, fused=relu or fused=bias,relu");
+                }
+            }
             String tunedOn = "";
             if (at < parts.length && parts[at].startsWith("for=")) tunedOn = parts[at++].substring("for=".length());
             if (at < parts.length)
                 throw new IllegalArgumentException("unexpected '" + String.join(";", List.of(parts).subList(at, parts.length)) + "'");
-            return engine(engine, knobs, fusedBias, tunedOn);
+            return engine(engine, knobs, fusedBias, fusedRelu, tunedOn);
         } catch (IllegalArgumentException ex) {
             throw new IllegalArgumentException("malformed cuDNN engine entry '" + entry + "': " + ex.getMessage(), ex);
         }

@@ -46,8 +46,9 @@ public final class CudaBackend implements Backend {
     @Override public String unavailableReason() { return status.get().unavailableReason(); }
 
     /**
-     * Facts recorded in a plan compiled for this target: the GPU and library versions it was tuned for. Every
-     * node's algorithm is "" (one kernel per op, no fusion yet).
+     * Facts recorded in a plan compiled for this target: the GPU and library versions it was tuned for. Node
+     * entries by {@link CudaAlgorithms}: "" (one kernel per op, cuDNN engines chosen at load) but for Conv2d + ReLU
+     * fusions.
      */
     @Override public Compiler.Target target() {
         CudaStatus s = status.get();
@@ -60,7 +61,7 @@ public final class CudaBackend implements Backend {
         if (s.versions().runtime() > 0) info.put("cudaRuntime", CudaStatus.cuda(s.versions().runtime()));
         if (s.versions().cudnn() > 0) info.put("cudnn", CudaStatus.cudnn(s.versions().cudnn()));
         if (s.versions().cublas() != null) info.put("cublas", s.versions().cublas());
-        return new Compiler.Target(NAME, Map.copyOf(info), n -> "");
+        return new Compiler.Target(NAME, Map.copyOf(info), new CudaAlgorithms(true));
     }
 
     @Override public Program load(Plan plan, SessionOptions options) {
@@ -96,7 +97,7 @@ public final class CudaBackend implements Backend {
         @Override public String unavailableReason() { return EmulatedDevice.unavailableReason(); }
 
         @Override public Compiler.Target target() {
-            return new Compiler.Target(NAME, Map.of("device", "emulated"), n -> "");
+            return new Compiler.Target(NAME, Map.of("device", "emulated"), new CudaAlgorithms(true));
         }
 
         @Override public Program load(Plan plan, SessionOptions options) {

@@ -29,19 +29,32 @@ final class CudaConvKernels {
 
     static final String SOURCE = "conv.cu";
 
-    /** A convolution node's kernel, and what it runs: a cuDNN engine entry, or {@value ConvAlgorithm#DIRECT}. */
+    /**
+     * A convolution node's kernel, and what it runs: a cuDNN engine entry, or {@value ConvAlgorithm#DIRECT}. A
+     * cuDNN kernel owns its descriptors: released by {@link #close} (the program's close), or when the kernel is
+     * collected if nobody closed it, once either way.
+     */
     static final class ConvKernel implements CudaKernel {
         private final CudaKernel body;
         private final String algorithm;
+        private Cleaner.Cleanable owned;
 
         ConvKernel(String algorithm, CudaKernel body) {
             this.algorithm = algorithm;
             this.body = body;
         }
 
+        /** This kernel releases {@code conv}'s descriptors. */
+        ConvKernel owning(CudnnConv conv) {
+            owned = CLEANER.register(this, conv::close);
+            return this;
+        }
+
         @Override public String algorithm() { return algorithm; }
 
         @Override public void run(RunContext ctx) { body.run(ctx); }
+
+        @Override public void close() { if (owned != null) owned.clean(); }
     }
 
     static void register(CudaKernelRegistry r) {
@@ -64,18 +77,26 @@ final class CudaConvKernels {
         }
     }
 
+    /**
+     * A node whose entry has {@value ConvAlgorithm#RELU_SUFFIX} (a Conv2d whose ReLU the plan fused into it) writes
+     * the ReLU's output: its {@code out(0)} is that buffer ({@link CudaProgram}).
+     */
     static ConvKernel convolution(CudaNode node) {
         ConvProblem p = ConvProblem.of(node.node());
         ConvAlgorithm requested = ConvAlgorithm.parse(node.algorithm());
+        boolean relu = ConvAlgorithm.reluFused(node.algorithm());
+        if (relu && p.pass() != ConvProblem.Pass.FORWARD)
+            throw new IllegalArgumentException(node + ": a ReLU is fused only into a forward convolution, not a "
+                    + p.pass() + " pass (entry '" + node.algorithm() + "')");
         Roles at = Roles.of(node, p);
         if (requested.kind() != ConvAlgorithm.Kind.DIRECT && node.device() instanceof CudaDevice gpu) {
             try {
-                return cudnn(node, p, at, requested, gpu);
+                return cudnn(node, p, at, requested, relu, gpu);
             } catch (RuntimeException e) {
                 notice(node + " runs the direct convolution kernel: " + e.getMessage());
             }
         }
-        return new ConvKernel(ConvAlgorithm.DIRECT, direct(node, p, at));
+        return new ConvKernel(ConvAlgorithm.DIRECT + (relu ? ConvAlgorithm.RELU_SUFFIX : ""), direct(node, p, at, relu));
     }
 
     /** "NVIDIA H100 80GB HBM3,cudnn 9.24.0" for the device the context drives. */
@@ -85,34 +106,39 @@ final class CudaConvKernels {
         return ConvAlgorithm.machine(gpu, CudaStatus.cudnn(s.versions().cudnn()));
     }
 
-    /** Descriptors of cuDNN convolutions whose kernels became unreachable: the frame's kernels have no close. */
+    /** Releases the descriptors of cuDNN convolutions whose kernels became unreachable without being closed. */
     private static final Cleaner CLEANER = Cleaner.create();
 
-    private static ConvKernel cudnn(CudaNode node, ConvProblem p, Roles at, ConvAlgorithm requested, CudaDevice gpu) {
+    private static ConvKernel cudnn(CudaNode node, ConvProblem p, Roles at, ConvAlgorithm requested, boolean relu,
+                                    CudaDevice gpu) {
         CudaContext ctx = gpu.context();
         long alignment = alignment(at.x(), at.w(), at.y(), at.bias());
-        CudnnConv conv = CudnnConv.open(ctx.cudnnHandle, p, requested, machine(ctx),
+        CudnnConv conv = CudnnConv.open(ctx.cudnnHandle, p, requested, relu, machine(ctx),
                 CudnnEngines.Policy.fromSystemProperties(), alignment, CudaConvKernels::notice);
         CudnnWorkspace ws = CudnnWorkspace.of(node.device());
         ws.require(node.device(), conv.workspaceBytes);
         MemorySegment handle = ctx.cudnnHandle;
-        Launch bias = null;
-        if (p.bias() && !conv.fusedBias()) {
-            long[] out = p.outputDims();
-            long channels = out[1], plane = out[2] * out[3], total = out[0] * channels * plane;
-            long target = p.pass() == ConvProblem.Pass.FORWARD ? at.y() : at.x();
-            // stride_conv_bias_act(float* y, const float* bias, long long channels, long long plane, long long total,
-            //                      int relu)
-            bias = node.launch("stride_conv_bias_act", total, Arg.ptr(target), Arg.ptr(at.bias()), Arg.i64(channels),
-                    Arg.i64(plane), Arg.i64(total), Arg.i32(0));
-        }
-        Launch addBias = bias;
-        ConvKernel k = new ConvKernel(conv.algorithm().entry(), ctx2 -> {
+        Launch epilogue = epilogue(node, p, at, p.bias() && !conv.fusedBias(), relu && !conv.fusedRelu());
+        String entry = conv.algorithm().entry() + (relu ? ConvAlgorithm.RELU_SUFFIX : "");
+        return new ConvKernel(entry, ctx2 -> {
             conv.execute(handle, at.x(), at.w(), at.y(), at.bias(), ws.address());
-            if (addBias != null) addBias.run();
-        });
-        CLEANER.register(k, conv::close);
-        return k;
+            if (epilogue != null) epilogue.run();
+        }).owning(conv);
+    }
+
+    /**
+     * The pass after a convolution whose engine's graph did not apply them: + bias (when {@code bias}), then ReLU
+     * (when {@code relu}), in place over the convolution's output (dx for a transposed one); null when neither.
+     */
+    static Launch epilogue(CudaNode node, ConvProblem p, Roles at, boolean bias, boolean relu) {
+        if (!bias && !relu) return null;
+        long[] out = p.outputDims();
+        long channels = out[1], plane = out[2] * out[3], total = out[0] * channels * plane;
+        long target = p.pass() == ConvProblem.Pass.FORWARD ? at.y() : at.x();
+        // stride_conv_bias_act(float* y, const float* bias, int hasBias, long long channels, long long plane,
+        //                      long long total, int relu); without a bias, y stands in for it (never read)
+        return node.launch("stride_conv_bias_act", total, Arg.ptr(target), Arg.ptr(bias ? at.bias() : target),
+                Arg.i32(bias ? 1 : 0), Arg.i64(channels), Arg.i64(plane), Arg.i64(total), Arg.i32(relu ? 1 : 0));
     }
 
     /** The largest power of two (up to 256) dividing every non-null pointer: what cuDNN may assume of them. */
@@ -122,8 +148,8 @@ final class CudaConvKernels {
         return a;
     }
 
-    /** The direct kernels of conv.cu, one launch per run. */
-    static CudaKernel direct(CudaNode node, ConvProblem p, Roles at) {
+    /** The direct kernels of conv.cu, one launch per run; {@code relu}: a forward pass applies its fused ReLU. */
+    static CudaKernel direct(CudaNode node, ConvProblem p, Roles at, boolean relu) {
         long[] x = p.x(), w = p.w(), y = p.y();
         Arg[] geometry = {Arg.i64(x[0]), Arg.i64(x[1]), Arg.i64(x[2]), Arg.i64(x[3]), Arg.i64(w[0]), Arg.i64(y[2]),
                 Arg.i64(y[3]), Arg.i64(w[2]), Arg.i64(w[3]), Arg.i64(p.strides()[0]), Arg.i64(p.strides()[1]),
@@ -136,7 +162,7 @@ final class CudaConvKernels {
             //                       long long N, C, H, W, O, Ho, Wo, kH, kW, sh, sw, pt, pl, dh, dw, groups, int relu)
             case FORWARD -> node.launch("stride_conv2d_forward", y[0] * y[1] * y[2] * y[3],
                     concat(new Arg[] {Arg.ptr(at.x()), Arg.ptr(at.w()), bias, hasBias, Arg.ptr(at.y())}, geometry,
-                            Arg.i32(0)));
+                            Arg.i32(relu ? 1 : 0)));
             // stride_conv2d_backward_data(const float* dy, const float* w, const float* bias, int hasBias, float* dx,
             //                             long long N, C, H, W, O, Ho, Wo, kH, kW, sh, sw, pt, pl, dh, dw, groups)
             case BACKWARD_DATA -> node.launch("stride_conv2d_backward_data", x[0] * x[1] * x[2] * x[3],

@@ -17,6 +17,12 @@ public interface CudaKernel {
      */
     default String algorithm() { return ""; }
 
+    /**
+     * Releases what the kernel holds outside the program's device memory (cuDNN descriptors and plans); called
+     * once, by the program's close, before the device goes. Most kernels hold nothing.
+     */
+    default void close() {}
+
     /** {@code body}, reporting {@code algorithm}. */
     static CudaKernel named(String algorithm, CudaKernel body) {
         return new CudaKernel() {

@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.FusedChains;
 import dev.stride.engine.Program;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.Tensor;
@@ -8,14 +9,20 @@ import dev.stride.graph.MemoryPlan;
 import dev.stride.graph.Node;
 import dev.stride.graph.Plan;
 import dev.stride.graph.Value;
+import dev.stride.graph.op.Conv2d;
+import dev.stride.graph.op.Unary;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
  * A plan bound to a {@link Device}: the memory plan's transient arena and persistent region, each one device
  * allocation at load; one host staging buffer as large as the largest value (page-locked on a GPU), so that a write
  * or read allocates nothing; and per scheduled node a {@link CudaKernel} bound through the
- * {@link CudaKernelRegistry}. A run enqueues every node's kernel in schedule order on the device's one stream, then
+ * {@link CudaKernelRegistry}; nodes the plan fused into a convolution get no kernel of their own (the head writes
+ * the chain's output). A run enqueues every node's kernel in schedule order on the device's one stream, then
  * the graph's updates as device copies (sources read after every node, targets written last, as
  * ReferenceProgram), and waits for the stream, so that a failure belongs to the step that caused it.
  * The program owns the device and closes it.
@@ -37,6 +44,7 @@ final class CudaProgram implements Program {
     CudaProgram(Plan plan, CudaKernelRegistry registry, Device device) {
         this.plan = plan;
         this.device = device;
+        List<CudaKernel> kernelList = new ArrayList<>();
         try {
             MemoryPlan mem = plan.memory();
             transientRegion = device.alloc(mem.arenaBytes());
@@ -44,33 +52,50 @@ final class CudaProgram implements Program {
             long largest = 1;
             for (Value v : plan.graph().values()) if (mem.placed(v.id())) largest = Math.max(largest, mem.bytes()[v.id()]);
             staging = device.allocHost(largest);
-            int n = plan.schedule().length;
-            nodes = new Node[n];
-            kernels = new CudaKernel[n];
-            for (int i = 0; i < n; i++) {
-                int id = plan.schedule()[i];
+            Map<Integer, List<Node>> fusedByHead = FusedChains.of(plan);
+            List<Node> nodeList = new ArrayList<>();
+            for (int id : plan.schedule()) {
                 Node node = plan.graph().nodes().get(id);
                 String algorithm = plan.algorithms().get(id);
-                if (Plan.fusedInto(algorithm) >= 0)
-                    throw new IllegalStateException("plan fuses node '" + node.name() + "' (" + algorithm + "); the cuda"
-                            + " backend fuses nothing yet: recompile the plan for the cuda target");
+                if (Plan.fusedInto(algorithm) >= 0) continue;
                 long[] in = node.inputs().stream().mapToLong(this::address).toArray();
                 long[] out = node.outputs().stream().mapToLong(this::address).toArray();
-                nodes[i] = node;
-                kernels[i] = registry.create(new CudaNode(node, algorithm, in, out, device));
+                List<Node> fused = fusedByHead.getOrDefault(id, List.of());
+                if (!fused.isEmpty()) {
+                    checkFusion(node, algorithm, fused);
+                    out[0] = address(fused.getLast().outputs().getFirst());
+                }
+                nodeList.add(node);
+                kernelList.add(registry.create(new CudaNode(node, algorithm, in, out, device)));
             }
+            nodes = nodeList.toArray(Node[]::new);
+            kernels = kernelList.toArray(CudaKernel[]::new);
             var updates = plan.graph().updates();
             updateFrom = updates.stream().mapToLong(u -> address(u.source())).toArray();
             updateTo = updates.stream().mapToLong(u -> address(u.target())).toArray();
             updateBytes = updates.stream().mapToLong(u -> bytes(u.target())).toArray();
         } catch (RuntimeException | Error e) {
             try {
+                for (CudaKernel k : kernelList.reversed()) k.close();
                 device.close();
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
         }
+    }
+
+    /**
+     * The one fusion the cuda kernels apply ({@link CudaAlgorithms}): a ReLU into the Conv2d it reads, the head's
+     * entry saying so. Anything else (a plan compiled for another target) is refused, naming the nodes.
+     */
+    private static void checkFusion(Node head, String algorithm, List<Node> fused) {
+        boolean relu = fused.size() == 1 && fused.getFirst().op() instanceof Unary u && u.fn() == Unary.Fn.RELU;
+        if (!(head.op() instanceof Conv2d) || !relu || !algorithm.endsWith(ConvAlgorithm.RELU_SUFFIX))
+            throw new IllegalStateException("plan fuses " + fused.stream().map(n -> "'" + n.name() + "' ("
+                    + n.op().kind() + ")").toList() + " into node '" + head.name() + "' (" + head.op().kind()
+                    + ", entry '" + algorithm + "'); the cuda backend fuses only a ReLU into the Conv2d it reads:"
+                    + " recompile the plan for the cuda target");
     }
 
     private long address(Value v) {
@@ -98,10 +123,14 @@ final class CudaProgram implements Program {
         return t;
     }
 
-    /** What the node's kernel runs (its cuDNN engine, "direct", "cublas"), or "" where the op has one kernel. */
+    /**
+     * What the node's kernel runs (its cuDNN engine, "direct", "cublas", with "+relu" where it applies a fused
+     * ReLU), "" where the op has one kernel, the plan's "fused:<head id>" for a node its head computes.
+     */
     @Override public String algorithm(int nodeId) {
         for (int i = 0; i < nodes.length; i++) if (nodes[i].id() == nodeId) return kernels[i].algorithm();
-        return "";
+        String entry = nodeId < plan.algorithms().size() ? plan.algorithms().get(nodeId) : "";
+        return Plan.fusedInto(entry) >= 0 ? entry : "";
     }
 
     @Override public void profile(boolean on) { nanos = on ? new long[plan.graph().nodes().size()] : null; }
@@ -131,5 +160,24 @@ final class CudaProgram implements Program {
     /** The device the program runs on (tests). */
     Device device() { return device; }
 
-    @Override public void close() { device.close(); }
+    /** Closes every kernel (what they hold outside device memory), then the device; the first failure is thrown. */
+    @Override public void close() {
+        RuntimeException failure = null;
+        for (int i = kernels.length - 1; i >= 0; i--) {
+            try {
+                kernels[i].close();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = new IllegalStateException("closing the kernel of node '" + nodes[i].name()
+                        + "' failed: " + e.getMessage(), e);
+                else failure.addSuppressed(e);
+            }
+        }
+        try {
+            device.close();
+        } catch (RuntimeException e) {
+            if (failure == null) failure = e;
+            else failure.addSuppressed(e);
+        }
+        if (failure != null) throw failure;
+    }
 }

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 import static dev.stride.engine.cuda.CudaCalls.cuda;
@@ -104,14 +105,16 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
                 ConvAlgorithm current = ConvAlgorithm.parse(a.get(id));
                 if (current.kind() == ConvAlgorithm.Kind.DIRECT) continue;
                 ConvProblem p = ConvProblem.of(n);
-                String winner = measured.get(p.key());
+                boolean relu = ConvAlgorithm.reluFused(a.get(id));
+                String key = p.key() + (relu ? ConvAlgorithm.RELU_SUFFIX : "");
+                String winner = measured.get(key);
                 if (winner == null) {
                     if (System.nanoTime() > deadline) {
                         options.log().accept("autotune '" + n.name() + "': budget spent, heuristic choice at load");
                         continue;
                     }
-                    winner = measure(ctx, n, p, machine, policy, deadline);
-                    measured.put(p.key(), winner);
+                    winner = measure(ctx, n, p, relu, machine, policy, deadline);
+                    measured.put(key, winner);
                 }
                 if (winner.isEmpty()) continue;
                 String suffix = a.get(id).contains("+") ? a.get(id).substring(a.get(id).indexOf('+')) : "";
@@ -121,20 +124,36 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
         return a;
     }
 
-    /** The entry of the fastest configuration of {@code p}, or "" when none could be timed. */
-    private String measure(CudaContext ctx, Node n, ConvProblem p, String machine, CudnnEngines.Policy policy,
-                           long deadline) {
+    /** The pointwise nodes a forward convolution's cuDNN graph may hold after it. */
+    private record Fusion(boolean bias, boolean relu) {
+        String describe() { return bias && relu ? "bias+relu graph" : bias ? "bias graph" : relu ? "relu graph" : "graph"; }
+    }
+
+    /**
+     * The entry of the fastest configuration of {@code p} (with its ReLU when {@code relu}), or "" when none could
+     * be timed. Graphs compared: the plain convolution, and for a forward pass those that also add the bias and/or
+     * apply the ReLU. A configuration whose graph leaves the bias or the ReLU to the epilogue kernel is charged
+     * that pass, measured as a device-to-device copy of y (the bytes it reads and writes).
+     */
+    private String measure(CudaContext ctx, Node n, ConvProblem p, boolean relu, String machine,
+                           CudnnEngines.Policy policy, long deadline) {
         Map<String, String> report = new LinkedHashMap<>();
         String best = "";
         double bestMs = Double.POSITIVE_INFINITY;
-        List<Boolean> graphs = p.bias() && p.pass() == ConvProblem.Pass.FORWARD ? List.of(false, true) : List.of(false);
+        boolean forward = p.pass() == ConvProblem.Pass.FORWARD;
+        List<Fusion> graphs = new ArrayList<>(List.of(new Fusion(false, false)));
+        if (forward && p.bias()) graphs.add(new Fusion(true, false));
+        if (forward && relu) graphs.add(new Fusion(p.bias(), true));
         try (Buffers buf = new Buffers(p)) {
-            for (boolean fuseBias : graphs) {
+            double epilogueMs = forward && (p.bias() || relu) ? copyMs(ctx, buf) : 0;
+            if (epilogueMs > 0) report.put("epilogue pass (a copy of y)", String.format(Locale.ROOT, "%.3f ms", epilogueMs));
+            for (Fusion f : graphs) {
+                boolean needsEpilogue = forward && (p.bias() && !f.bias() || relu && !f.relu());
                 CudnnConvGraph g;
                 try {
-                    g = CudnnConvGraph.build(p, fuseBias, false, 256, ctx.cudnnHandle);
+                    g = CudnnConvGraph.build(p, f.bias(), f.relu(), 256, ctx.cudnnHandle);
                 } catch (RuntimeException e) {
-                    report.put(fuseBias ? "fused bias graph" : "graph", "refused: " + e.getMessage());
+                    report.put(f.describe(), "refused: " + e.getMessage());
                     continue;
                 }
                 try (g) {
@@ -160,7 +179,9 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
                                 continue;
                             }
                             double ms = time(ctx, plan, g, buf, CudnnEngines.workspace(plan));
-                            report.put(entry, String.format(Locale.ROOT, "%.3f ms", ms));
+                            report.put(entry, String.format(Locale.ROOT, "%.3f ms", ms)
+                                    + (needsEpilogue ? " + epilogue" : ""));
+                            if (needsEpilogue) ms += epilogueMs;
                             if (ms < bestMs) {
                                 bestMs = ms;
                                 best = entry;
@@ -190,8 +211,24 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
                     .longs(Cudnn.CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS(), uids)
                     .pointers(Cudnn.CUDNN_ATTR_VARIANT_PACK_WORKSPACE(), Cudnn.CUDNN_TYPE_VOID_PTR(), ws.at(0))
                     .finish();
-            for (int i = 0; i < options.warmup(); i++) execute(ctx, plan, vp);
-            ctx.synchronize();
+            return medianMs(ctx, () -> execute(ctx, plan, vp));
+        }
+    }
+
+    /** Median milliseconds of a device-to-device copy of y: what the epilogue kernel's pass reads and writes. */
+    private double copyMs(CudaContext ctx, Buffers buf) {
+        long bytes = buf.y.bytes;
+        try (DeviceMemory to = DeviceMemory.device(bytes)) {
+            return medianMs(ctx, () -> cuda(Cudart.cudaMemcpyAsync(to.at(0), buf.y.at(0), bytes,
+                    Cudart.cudaMemcpyDeviceToDevice(), ctx.stream), "cudaMemcpyAsync(device to device)"));
+        }
+    }
+
+    /** {@link Options#warmup()} untimed runs of {@code work} on the stream, then the median of the timed ones. */
+    private double medianMs(CudaContext ctx, Runnable work) {
+        for (int i = 0; i < options.warmup(); i++) work.run();
+        ctx.synchronize();
+        try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
             cuda(Cudart.cudaEventCreate(out), "cudaEventCreate");
             MemorySegment start = out.get(ValueLayout.ADDRESS, 0);
@@ -202,7 +239,7 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
                 MemorySegment elapsed = a.allocate(ValueLayout.JAVA_FLOAT);
                 for (int i = 0; i < ms.length; i++) {
                     cuda(Cudart.cudaEventRecord(start, ctx.stream), "cudaEventRecord");
-                    execute(ctx, plan, vp);
+                    work.run();
                     cuda(Cudart.cudaEventRecord(stop, ctx.stream), "cudaEventRecord");
                     cuda(Cudart.cudaEventSynchronize(stop), "cudaEventSynchronize");
                     cuda(Cudart.cudaEventElapsedTime(elapsed, start, stop), "cudaEventElapsedTime");
@@ -221,20 +258,29 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
         CudnnDescriptor.check(Cudnn.cudnnBackendExecute(ctx.cudnnHandle, plan.handle, vp.handle), "cudnnBackendExecute");
     }
 
-    /** Device buffers of a problem's x, w, y and bias, zero-filled (the engines' speed does not depend on values). */
+    /**
+     * Device buffers of a problem's x, w, y and bias, filled with uniform random floats in [-1, 1): zeros can run
+     * faster than real data (and hide nothing here, but would flatter an engine).
+     */
     private static final class Buffers implements AutoCloseable {
         private final DeviceMemory x, w, y, bias;
 
         Buffers(ConvProblem p) {
-            x = zeros(4 * product(p.x()));
-            w = zeros(4 * product(p.w()));
-            y = zeros(4 * product(p.y()));
-            bias = zeros(4 * product(p.biasDims()));
+            SplittableRandom random = new SplittableRandom(p.key().hashCode());
+            x = random(4 * product(p.x()), random);
+            w = random(4 * product(p.w()), random);
+            y = random(4 * product(p.y()), random);
+            bias = random(4 * product(p.biasDims()), random);
         }
 
-        private static DeviceMemory zeros(long bytes) {
+        private static DeviceMemory random(long bytes, SplittableRandom random) {
             DeviceMemory m = DeviceMemory.device(bytes);
-            cuda(Cudart.cudaMemset(m.at(0), 0, bytes), "cudaMemset");
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment host = a.allocate(Math.max(bytes, 4), 4);
+                for (long i = 0; i < bytes / 4; i++)
+                    host.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (2 * random.nextDouble() - 1));
+                cuda(Cudart.cudaMemcpy(m.at(0), host, bytes, Cudart.cudaMemcpyHostToDevice()), "cudaMemcpy(host to device)");
+            }
             return m;
         }
 

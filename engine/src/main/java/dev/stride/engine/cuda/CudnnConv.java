@@ -46,14 +46,21 @@ final class CudnnConv implements AutoCloseable {
     /** The engine's graph adds the bias; otherwise the caller adds it after {@link #execute}. */
     boolean fusedBias() { return graph.fusedBias; }
 
+    /** The engine's graph applies the node's ReLU; otherwise the caller applies it after {@link #execute}. */
+    boolean fusedRelu() { return graph.fusedRelu; }
+
     /**
      * Chooses and builds. {@code requested}: the plan's entry (a tuned engine is tried when its machine is
-     * {@code machine}; otherwise {@code notices} gets the reason and the heuristics choose). {@code alignment}: the
-     * byte alignment of every pointer the node binds.
+     * {@code machine}; otherwise {@code notices} gets the reason and the heuristics choose). {@code relu}: the node
+     * has a ReLU fused into it; the heuristics then try the graph that applies the bias and the ReLU first, and the
+     * plain convolution when no engine runs that graph here ({@link #fusedBias}, {@link #fusedRelu} say which one
+     * was built). {@code alignment}: the byte alignment of every pointer the node binds.
      */
-    static CudnnConv open(MemorySegment handle, ConvProblem p, ConvAlgorithm requested, String machine,
+    static CudnnConv open(MemorySegment handle, ConvProblem p, ConvAlgorithm requested, boolean relu, String machine,
                           CudnnEngines.Policy policy, long alignment, Consumer<String> notices) {
-        List<String> tried = new ArrayList<>();
+        if (requested.fusedRelu() && !relu)
+            throw new IllegalArgumentException("the engine entry " + requested.entry() + " applies a ReLU, but no ReLU"
+                    + " is fused into the node");
         if (requested.kind() == ConvAlgorithm.Kind.ENGINE) {
             String mismatch = requested.mismatch(machine);
             if (mismatch != null) {
@@ -61,7 +68,7 @@ final class CudnnConv implements AutoCloseable {
             } else {
                 CudnnConvGraph g = null;
                 try {
-                    g = CudnnConvGraph.build(p, requested.fusedBias(), false, alignment, handle);
+                    g = CudnnConvGraph.build(p, requested.fusedBias(), requested.fusedRelu(), alignment, handle);
                     CudnnEngines.Config c = CudnnEngines.config(g, requested);
                     try {
                         return withPlan(handle, p, g, c);
@@ -76,7 +83,32 @@ final class CudnnConv implements AutoCloseable {
                 }
             }
         }
-        CudnnConvGraph g = CudnnConvGraph.build(p, false, false, alignment, handle);
+        List<String> tried = new ArrayList<>();
+        if (relu && p.pass() == ConvProblem.Pass.FORWARD) {
+            try {
+                CudnnConv fused = byHeuristics(handle, p, p.bias(), true, policy, machine, alignment, tried);
+                if (fused != null) return fused;
+            } catch (RuntimeException e) {
+                tried.add("the graph with " + (p.bias() ? "bias and " : "") + "ReLU: " + e.getMessage());
+            }
+            notices.accept("cuDNN runs no graph of " + p + (p.bias() ? " with its bias and" : " with") + " ReLU here:"
+                    + " they run in an epilogue kernel after the convolution");
+        }
+        CudnnConv plain = byHeuristics(handle, p, false, false, policy, machine, alignment, tried);
+        if (plain != null) return plain;
+        throw new Refused("cuDNN has no engine for " + p + " (" + policy.describe() + ")"
+                + (tried.isEmpty() ? ": the heuristics returned none" : ": " + String.join("; ", tried)));
+    }
+
+    /**
+     * The first configuration of the graph with these fused nodes that cuDNN's heuristics rank (mode A, then the
+     * fallback mode), that {@code policy} accepts and that builds an execution plan; null when none does, with the
+     * reasons in {@code tried}.
+     */
+    private static CudnnConv byHeuristics(MemorySegment handle, ConvProblem p, boolean fuseBias, boolean fuseRelu,
+                                          CudnnEngines.Policy policy, String machine, long alignment,
+                                          List<String> tried) {
+        CudnnConvGraph g = CudnnConvGraph.build(p, fuseBias, fuseRelu, alignment, handle);
         try {
             for (int mode : new int[] {Cudnn.CUDNN_HEUR_MODE_A(), Cudnn.CUDNN_HEUR_MODE_FALLBACK()}) {
                 List<CudnnEngines.Config> configs;
@@ -105,8 +137,7 @@ final class CudnnConv implements AutoCloseable {
             throw e;
         }
         g.close();
-        throw new Refused("cuDNN has no engine for " + p + " (" + policy.describe() + ")"
-                + (tried.isEmpty() ? ": the heuristics returned none" : ": " + String.join("; ", tried)));
+        return null;
     }
 
     private static CudnnConv withPlan(MemorySegment handle, ConvProblem p, CudnnConvGraph g, CudnnEngines.Config c) {

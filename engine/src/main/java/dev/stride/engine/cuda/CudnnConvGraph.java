@@ -48,6 +48,8 @@ final class CudnnConvGraph implements AutoCloseable {
         if ((fuseBias || fuseRelu) && p.pass() != ConvProblem.Pass.FORWARD)
             throw new IllegalArgumentException("pointwise fusion is built for forward convolutions only, not " + p.pass());
         if (fuseBias && !p.bias()) throw new IllegalArgumentException("no bias input to fuse: " + p);
+        if (fuseRelu && p.bias() && !fuseBias)
+            throw new IllegalArgumentException("a ReLU fused after a convolution with a bias needs the bias in the graph: " + p);
         List<CudnnDescriptor> owned = new ArrayList<>();
         try {
             boolean fused = fuseBias || fuseRelu;

@@ -62,7 +62,7 @@ final class CudnnEngines {
                     Cudnn.CUDNN_BACKEND_ENGINECFG_DESCRIPTOR(), n);
             for (CudnnDescriptor cfg : configs) {
                 try {
-                    Config c = describe(cfg, g.fusedBias, machine);
+                    Config c = describe(cfg, g.fusedBias, g.fusedRelu, machine);
                     String why = policy.refuses(c.notes());
                     if (why == null) {
                         kept.add(c);
@@ -82,7 +82,7 @@ final class CudnnEngines {
     }
 
     /** Engine index, knob choices and numerical notes of a finalized configuration. */
-    static Config describe(CudnnDescriptor cfg, boolean fusedBias, String machine) {
+    static Config describe(CudnnDescriptor cfg, boolean fusedBias, boolean fusedRelu, String machine) {
         CudnnDescriptor[] engine = cfg.getDescriptors(Cudnn.CUDNN_ATTR_ENGINECFG_ENGINE(),
                 Cudnn.CUDNN_BACKEND_ENGINE_DESCRIPTOR(), 1);
         try {
@@ -104,7 +104,7 @@ final class CudnnEngines {
                     for (CudnnDescriptor k : choices) k.close();
                 }
             }
-            return new Config(cfg, ConvAlgorithm.engine(index, knobs, fusedBias, machine), notes);
+            return new Config(cfg, ConvAlgorithm.engine(index, knobs, fusedBias, fusedRelu, machine), notes);
         } finally {
             for (CudnnDescriptor e : engine) e.close();
         }

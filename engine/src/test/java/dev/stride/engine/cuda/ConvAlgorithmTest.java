@@ -23,11 +23,11 @@ class ConvAlgorithmTest {
     @Property(tries = 200)
     void engineEntriesRoundTrip(@ForAll @LongRange(min = 0, max = 100_000) long engine,
                                 @ForAll @IntRange(min = 0, max = 6) int knobCount, @ForAll long seed,
-                                @ForAll boolean withMachine, @ForAll boolean fusedBias) {
+                                @ForAll boolean withMachine, @ForAll boolean fusedBias, @ForAll boolean fusedRelu) {
         SplittableRandom r = new SplittableRandom(seed);
         List<ConvAlgorithm.Knob> knobs = new ArrayList<>();
         for (int i = 0; i < knobCount; i++) knobs.add(new ConvAlgorithm.Knob(r.nextInt(50), r.nextLong(-3, 1 << 20)));
-        ConvAlgorithm a = ConvAlgorithm.engine(engine, knobs, fusedBias, withMachine ? H100 : "");
+        ConvAlgorithm a = ConvAlgorithm.engine(engine, knobs, fusedBias, fusedRelu, withMachine ? H100 : "");
         String entry = a.entry();
         assertTrue(entry.startsWith("cudnn:engine=" + engine + ";knobs="), entry);
         assertEquals(a, ConvAlgorithm.parse(entry));
@@ -41,6 +41,21 @@ class ConvAlgorithmTest {
         assertEquals("cudnn:engine=0;knobs=", ConvAlgorithm.engine(0, List.of(), false, "").entry());
         assertEquals("cudnn:engine=5;knobs=17:64;fused=bias;for=" + H100,
                 ConvAlgorithm.engine(5, List.of(new ConvAlgorithm.Knob(17, 64)), true, "").on(H100).entry());
+        assertEquals("cudnn:engine=5;knobs=;fused=bias,relu;for=" + H100,
+                ConvAlgorithm.engine(5, List.of(), true, true, H100).entry());
+        assertEquals("cudnn:engine=5;knobs=;fused=relu", ConvAlgorithm.engine(5, List.of(), false, true, "").entry());
+    }
+
+    @Test
+    void aFusedReluIsTheOnlySuffixACudaConvolutionAccepts() {
+        assertTrue(ConvAlgorithm.reluFused("cudnn+relu"));
+        assertTrue(ConvAlgorithm.reluFused("cudnn:engine=5;knobs=;fused=bias,relu;for=" + H100 + "+relu"));
+        assertTrue(!ConvAlgorithm.reluFused("") && !ConvAlgorithm.reluFused("cudnn:engine=5;knobs=;fused=bias"));
+        var bn = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.reluFused("im2col+bn+relu"));
+        assertEquals("the cuda backend fuses only a ReLU into a convolution, not '+bn+relu' of entry 'im2col+bn+relu':"
+                + " compile the plan for the cuda target", bn.getMessage());
+        var fused = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.parse("cudnn:engine=5;knobs=;fused=bn"));
+        assertTrue(fused.getMessage().contains("'fused=bn' is not fused=bias, fused=relu or fused=bias,relu"), fused.getMessage());
     }
 
     @Test

@@ -44,9 +44,12 @@ class CudnnGraphTest {
             assertEquals(4, g.uids().length);
             assertEquals(CudnnConvGraph.BIAS, g.uids()[3]);
         }
-        try (CudnnConvGraph g = CudnnConvGraph.build(p, false, true, 4, MemorySegment.NULL)) {
+        ConvProblem noBias = ConvProblem.of(ConvProblem.Pass.FORWARD, k.conv(), k.x(), k.weight(), k.output(), false);
+        try (CudnnConvGraph g = CudnnConvGraph.build(noBias, false, true, 4, MemorySegment.NULL)) {
             assertEquals(3, g.uids().length);
         }
+        var e = assertThrows(IllegalArgumentException.class, () -> CudnnConvGraph.build(p, false, true, 4, MemorySegment.NULL));
+        assertEquals("a ReLU fused after a convolution with a bias needs the bias in the graph: " + p, e.getMessage());
     }
 
     /** One output row too many: cuDNN's own size check refuses it, which shows the check is real. */
@@ -143,7 +146,7 @@ class CudnnGraphTest {
         var policy = new CudnnEngines.Policy(false, false);
         var tuned = ConvAlgorithm.engine(engine, java.util.List.of(), false, here);
         var refused = assertThrows(CudnnConv.Refused.class,
-                () -> CudnnConv.open(MemorySegment.NULL, p, tuned, here, policy, 16, notices::add));
+                () -> CudnnConv.open(MemorySegment.NULL, p, tuned, false, here, policy, 16, notices::add));
         assertTrue(refused.getMessage().startsWith("cuDNN has no engine for " + p + " (float32 math, deterministic)"),
                 refused.getMessage());
         assertEquals(1, notices.size(), notices.toString());
@@ -151,8 +154,32 @@ class CudnnGraphTest {
         notices.clear();
         String elsewhere = ConvAlgorithm.machine("Other GPU", "9.24.0");
         assertThrows(CudnnConv.Refused.class,
-                () -> CudnnConv.open(MemorySegment.NULL, p, tuned.on(elsewhere), here, policy, 16, notices::add));
+                () -> CudnnConv.open(MemorySegment.NULL, p, tuned.on(elsewhere), false, here, policy, 16, notices::add));
         assertEquals(java.util.List.of(tuned.on(elsewhere).mismatch(here)), notices);
+    }
+
+    /**
+     * A node with a fused ReLU, without a device: the heuristics are asked for the graph with the bias and the
+     * ReLU first, then for the plain convolution (whose epilogue kernel would apply them), and the refusal lists
+     * both; a notice says the ReLU leaves the graph.
+     */
+    @Test
+    @Tag("cudnn")
+    void aFusedReluIsTriedInTheGraphFirstThenLeftToTheEpilogue() {
+        CudnnLibrary.assume();
+        ConvCase k = ConvCase.draw(5);
+        ConvProblem p = ConvProblem.of(ConvProblem.Pass.FORWARD, k.conv(), k.x(), k.weight(), k.output(), true);
+        java.util.List<String> notices = new java.util.ArrayList<>();
+        var policy = new CudnnEngines.Policy(false, false);
+        var refused = assertThrows(CudnnConv.Refused.class, () -> CudnnConv.open(MemorySegment.NULL, p,
+                ConvAlgorithm.HEURISTIC, true, ConvAlgorithm.machine("Test GPU", "9.24.0"), policy, 16, notices::add));
+        assertTrue(refused.getMessage().startsWith("cuDNN has no engine for " + p), refused.getMessage());
+        assertEquals(java.util.List.of("cuDNN runs no graph of " + p + " with its bias and ReLU here: they run in an"
+                + " epilogue kernel after the convolution"), notices);
+        var inconsistent = assertThrows(IllegalArgumentException.class, () -> CudnnConv.open(MemorySegment.NULL, p,
+                ConvAlgorithm.engine(3, java.util.List.of(), true, true, ""), false, "here", policy, 16, notices::add));
+        assertTrue(inconsistent.getMessage().contains("applies a ReLU, but no ReLU is fused into the node"),
+                inconsistent.getMessage());
     }
 
     @Test

@@ -9,8 +9,8 @@
 #include "common.cuh"
 
 // y[n, o, oy, ox] = bias[o] + sum over c of o's group, ky, kx (in that order) of x * w; the bias only when
-// hasBias != 0 (bias then points at any valid buffer: a launch passes no null pointers). relu != 0 clamps at zero
-// (a fused activation).
+// hasBias != 0 (bias then points at any valid buffer: a launch passes no null pointers). relu != 0 applies a fused
+// ReLU with Math.max's semantics, as the reference's: -0 becomes +0, NaN stays NaN.
 extern "C" __global__ void stride_conv2d_forward(const float* x, const float* w, const float* bias, int hasBias,
                                                  float* y,
                                                  long long N, long long C, long long H, long long W, long long O,
@@ -36,7 +36,7 @@ extern "C" __global__ void stride_conv2d_forward(const float* x, const float* w,
             }
         }
         if (hasBias != 0) acc += bias[o];
-        y[i] = relu != 0 && acc < 0.0f ? 0.0f : acc;
+        y[i] = relu != 0 ? (float)stride_max(acc, 0.0) : acc;
     }
 }
 
@@ -106,12 +106,12 @@ extern "C" __global__ void stride_conv2d_backward_filter(const float* x, const f
     }
 }
 
-// y[n, c, ...] += bias[c] over [batch, channels, plane], then max(0, .) when relu != 0: the epilogue of a cuDNN
-// convolution whose engine did not fuse it.
-extern "C" __global__ void stride_conv_bias_act(float* y, const float* bias, long long channels, long long plane,
-                                                long long total, int relu) {
+// In place over y[batch, channels, plane]: + bias[c] when hasBias != 0 (else bias is any valid buffer, never read),
+// then Math.max(., 0) when relu != 0: the epilogue of a cuDNN convolution whose engine's graph did not apply them.
+extern "C" __global__ void stride_conv_bias_act(float* y, const float* bias, int hasBias, long long channels,
+                                                long long plane, long long total, int relu) {
     STRIDE_FOR(i, total) {
-        float v = y[i] + bias[(i / plane) % channels];
-        y[i] = relu != 0 && v < 0.0f ? 0.0f : v;
+        float v = hasBias != 0 ? y[i] + bias[(i / plane) % channels] : y[i];
+        y[i] = relu != 0 ? (float)stride_max(v, 0.0) : v;
     }
 }
