@@ -3,8 +3,13 @@ package dev.stride.engine;
 import dev.stride.graph.Graph;
 import dev.stride.graph.Node;
 import dev.stride.graph.Value;
+import dev.stride.graph.op.BatchNorm2dInfer;
+import dev.stride.graph.op.Unary;
 
+import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
+import java.util.List;
 
 /**
  * Who reads each value of a scheduled graph, for the fusion decisions of a backend's algorithm chooser: a node may
@@ -39,5 +44,22 @@ public final class FusionReaders {
         Node next = graph.nodes().get(reader[v.id()]);
         if (next.inputs().indexOf(v) != 0 || next.inputs().lastIndexOf(v) != 0) return null;
         return next;
+    }
+
+    /**
+     * What a convolution's kernel may absorb after it, in order: a batch norm in inference mode whose parameters
+     * are constant during a run (persistent or fed), then one activation of {@code activations}; each the sole
+     * reader of the previous output. Empty when nothing follows that way.
+     */
+    public List<Node> convolutionChain(Node conv, Collection<Unary.Fn> activations) {
+        List<Node> chain = new ArrayList<>();
+        Node next = soleReader(conv.outputs().getFirst());
+        if (next != null && next.op() instanceof BatchNorm2dInfer
+                && next.inputs().subList(1, 5).stream().allMatch(v -> v.persistent() || v.kind() == Value.Kind.INPUT)) {
+            chain.add(next);
+            next = soleReader(next.outputs().getFirst());
+        }
+        if (next != null && next.op() instanceof Unary u && activations.contains(u.fn())) chain.add(next);
+        return chain;
     }
 }

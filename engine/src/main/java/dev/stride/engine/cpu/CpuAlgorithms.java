@@ -6,8 +6,6 @@ import dev.stride.graph.DType;
 import dev.stride.graph.Graph;
 import dev.stride.graph.Node;
 import dev.stride.graph.Plan;
-import dev.stride.graph.Value;
-import dev.stride.graph.op.BatchNorm2dInfer;
 import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Unary;
 
@@ -62,22 +60,9 @@ public final class CpuAlgorithms implements Compiler.AlgorithmChooser {
             if (!(head.op() instanceof Conv2d) || a.get(id).equals(REFERENCE) || a.get(id).startsWith(Plan.FUSED_PREFIX))
                 continue;
             StringBuilder entry = new StringBuilder(a.get(id));
-            Value cur = head.outputs().getFirst();
-            boolean bn = false;
-            for (Node next = readers.soleReader(cur); next != null; next = readers.soleReader(cur)) {
-                if (next.op() instanceof BatchNorm2dInfer && !bn && entry.indexOf("+", 0) < 0
-                        && next.inputs().subList(1, 5).stream().allMatch(v -> v.persistent() || v.kind() == Value.Kind.INPUT)) {
-                    bn = true;
-                    entry.append("+bn");
-                } else if (next.op() instanceof Unary u && Epilogue.FUSABLE.contains(u.fn())) {
-                    entry.append('+').append(u.fn().name().toLowerCase());
-                    a.set(next.id(), Plan.FUSED_PREFIX + id);
-                    break;                                  // the activation ends a chain
-                } else {
-                    break;
-                }
+            for (Node next : readers.convolutionChain(head, Epilogue.FUSABLE)) {
+                entry.append('+').append(next.op() instanceof Unary u ? u.fn().name().toLowerCase() : "bn");
                 a.set(next.id(), Plan.FUSED_PREFIX + id);
-                cur = next.outputs().getFirst();
             }
             a.set(id, entry.toString());
         }

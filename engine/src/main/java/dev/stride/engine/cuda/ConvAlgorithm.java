@@ -14,24 +14,23 @@ import java.util.Locale;
  *       that engine configuration, measured fastest by {@link CudnnAutotuner} on that GPU with that cuDNN, reused
  *       when the session runs on the same GPU and cuDNN, chosen again by the heuristics (with a notice) otherwise.
  *       {@code fused=...}: the pointwise nodes the engine's cuDNN graph holds after the convolution (the bias add,
- *       the ReLU of a {@value #RELU_SUFFIX} node); what it does not hold, a kernel applies after it. The entry names
+ *       the ReLU of a {@code +relu} node); what it does not hold, a kernel applies after it. The entry names
  *       the GPU because a kernel sees its node's entry, not the plan's target facts;
  *   <li>{@value #DIRECT}: the portable direct kernel (conv.cu), always; a session also reports it where cuDNN
  *       refused the configuration.
  * </ul>
- * A node whose ReLU the plan fused into it ({@link CudaAlgorithms}) has {@value #RELU_SUFFIX} after its entry.
+ * A node that absorbs the nodes after it ({@link CudaAlgorithms}) has their {@link Followers#suffix()} after its
+ * entry: {@code +bn} (a batch norm in inference mode), {@code +relu}, or {@code +bn+relu}.
  * Knob types and values are cuDNN's own numbers ({@code cudnnBackendKnobType_t}), in the order cuDNN lists them.
  *
  * @param engine    the engine's global index, -1 for the heuristic and direct entries
  * @param fusedBias the engine's graph adds the bias (a forward convolution with a bias input)
- * @param fusedRelu the engine's graph applies the ReLU of a {@value #RELU_SUFFIX} node
+ * @param fusedRelu the engine's graph applies the ReLU of a {@code +relu} node
  * @param tunedOn   the GPU and cuDNN version the engine was measured on ("NVIDIA H100 80GB HBM3,cudnn 9.24.0"), or ""
  */
 public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fusedBias, boolean fusedRelu,
                             String tunedOn) {
     public static final String CUDNN = "cudnn";
-    /** After a convolution's entry: the plan fused the ReLU that reads its output into it. */
-    public static final String RELU_SUFFIX = "+relu";
     public static final String DIRECT = "direct";
     private static final String ENGINE_PREFIX = "cudnn:engine=";
 
@@ -63,17 +62,30 @@ public record ConvAlgorithm(Kind kind, long engine, List<Knob> knobs, boolean fu
     }
 
     /**
-     * Whether a node's entry asks for its ReLU to be applied ({@value #RELU_SUFFIX}); fails on any other fusion
-     * suffix, which no cuda convolution kernel applies (a plan compiled for another target).
+     * The nodes a convolution kernel computes after the convolution because the plan fused them into it: a batch
+     * norm in inference mode, then a ReLU.
      */
-    public static boolean reluFused(String entry) {
+    public record Followers(boolean bn, boolean relu) {
+        public static final Followers NONE = new Followers(false, false);
+
+        public boolean any() { return bn || relu; }
+
+        /** What follows the node's algorithm entry: "", "+bn", "+relu" or "+bn+relu". */
+        public String suffix() { return (bn ? "+bn" : "") + (relu ? "+relu" : ""); }
+    }
+
+    /**
+     * The followers a node's entry names after its algorithm; fails on a fusion no cuda convolution kernel applies
+     * (a plan compiled for another target).
+     */
+    public static Followers followers(String entry) {
         int plus = entry.indexOf('+');
-        if (plus < 0) return false;
+        if (plus < 0) return Followers.NONE;
         String suffix = entry.substring(plus);
-        if (!suffix.equals(RELU_SUFFIX))
-            throw new IllegalArgumentException("the cuda backend fuses only a ReLU into a convolution, not '"
-                    + suffix + "' of entry '" + entry + "': compile the plan for the cuda target");
-        return true;
+        for (Followers f : new Followers[] {new Followers(true, false), new Followers(false, true), new Followers(true, true)})
+            if (f.suffix().equals(suffix)) return f;
+        throw new IllegalArgumentException("the cuda backend fuses a batch norm (inference) and a ReLU into a"
+                + " convolution, not '" + suffix + "' of entry '" + entry + "': compile the plan for the cuda target");
     }
 
     /** The plan entry. */

@@ -7,6 +7,7 @@ import dev.stride.graph.Shape;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * A scheduled node bound to a cuda program: its buffers as device addresses (one per input and output, float32,
@@ -21,13 +22,25 @@ public final class CudaNode {
     private final long[] in;
     private final long[] out;
     private final Device device;
+    private final List<Node> fused;
+    private final List<long[]> fusedIn;
 
     CudaNode(Node node, String algorithm, long[] in, long[] out, Device device) {
+        this(node, algorithm, in, out, device, List.of(), List.of());
+    }
+
+    /**
+     * {@code fused}: the nodes the plan fused into this one, in order, with {@code fusedIn} their input buffers;
+     * {@code out[0]} is then the last one's output.
+     */
+    CudaNode(Node node, String algorithm, long[] in, long[] out, Device device, List<Node> fused, List<long[]> fusedIn) {
         this.node = node;
         this.algorithm = algorithm;
         this.in = in;
         this.out = out;
         this.device = device;
+        this.fused = List.copyOf(fused);
+        this.fusedIn = List.copyOf(fusedIn);
     }
 
     public Node node() { return node; }
@@ -54,6 +67,12 @@ public final class CudaNode {
     public long out(int i) { return out[i]; }
 
     public Device device() { return device; }
+
+    /** The nodes the plan fused into this one, in schedule order (empty for most). */
+    public List<Node> fused() { return fused; }
+
+    /** Device address of input {@code i} of fused node {@code k}. */
+    public long fusedIn(int k, int i) { return fusedIn.get(k)[i]; }
 
     /** {@link Device#prepare}: a launch over {@code elements} elements, run by the kernel on every step. */
     public Launch launch(String kernel, long elements, Arg... args) { return device.prepare(kernel, elements, args); }

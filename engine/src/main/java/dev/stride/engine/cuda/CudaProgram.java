@@ -9,6 +9,7 @@ import dev.stride.graph.MemoryPlan;
 import dev.stride.graph.Node;
 import dev.stride.graph.Plan;
 import dev.stride.graph.Value;
+import dev.stride.graph.op.BatchNorm2dInfer;
 import dev.stride.graph.op.Conv2d;
 import dev.stride.graph.op.Unary;
 
@@ -61,12 +62,14 @@ final class CudaProgram implements Program {
                 long[] in = node.inputs().stream().mapToLong(this::address).toArray();
                 long[] out = node.outputs().stream().mapToLong(this::address).toArray();
                 List<Node> fused = fusedByHead.getOrDefault(id, List.of());
+                List<long[]> fusedIn = new ArrayList<>();
                 if (!fused.isEmpty()) {
                     checkFusion(node, algorithm, fused);
                     out[0] = address(fused.getLast().outputs().getFirst());
+                    for (Node f : fused) fusedIn.add(f.inputs().stream().mapToLong(this::address).toArray());
                 }
                 nodeList.add(node);
-                kernelList.add(registry.create(new CudaNode(node, algorithm, in, out, device)));
+                kernelList.add(registry.create(new CudaNode(node, algorithm, in, out, device, fused, fusedIn)));
             }
             nodes = nodeList.toArray(Node[]::new);
             kernels = kernelList.toArray(CudaKernel[]::new);
@@ -86,16 +89,26 @@ final class CudaProgram implements Program {
     }
 
     /**
-     * The one fusion the cuda kernels apply ({@link CudaAlgorithms}): a ReLU into the Conv2d it reads, the head's
-     * entry saying so. Anything else (a plan compiled for another target) is refused, naming the nodes.
+     * The fusions the cuda kernels apply ({@link CudaAlgorithms}): a batch norm in inference mode and/or a ReLU into
+     * the Conv2d they follow, the head's entry naming them. Anything else (a plan compiled for another target) is
+     * refused, naming the nodes.
      */
     private static void checkFusion(Node head, String algorithm, List<Node> fused) {
-        boolean relu = fused.size() == 1 && fused.getFirst().op() instanceof Unary u && u.fn() == Unary.Fn.RELU;
-        if (!(head.op() instanceof Conv2d) || !relu || !algorithm.endsWith(ConvAlgorithm.RELU_SUFFIX))
+        boolean bn = fused.getFirst().op() instanceof BatchNorm2dInfer;
+        boolean relu = fused.getLast().op() instanceof Unary u && u.fn() == Unary.Fn.RELU;
+        boolean known = fused.size() == (bn ? 1 : 0) + (relu ? 1 : 0);
+        String why = null;
+        try {
+            if (!(head.op() instanceof Conv2d) || !known || !ConvAlgorithm.followers(algorithm).equals(
+                    new ConvAlgorithm.Followers(bn, relu)))
+                why = "the cuda backend fuses only a batch norm (inference) and/or a ReLU into the Conv2d they follow";
+        } catch (IllegalArgumentException e) {
+            why = e.getMessage();
+        }
+        if (why != null)
             throw new IllegalStateException("plan fuses " + fused.stream().map(n -> "'" + n.name() + "' ("
                     + n.op().kind() + ")").toList() + " into node '" + head.name() + "' (" + head.op().kind()
-                    + ", entry '" + algorithm + "'); the cuda backend fuses only a ReLU into the Conv2d it reads:"
-                    + " recompile the plan for the cuda target");
+                    + ", entry '" + algorithm + "'): " + why + "; recompile the plan for the cuda target");
     }
 
     private long address(Value v) {

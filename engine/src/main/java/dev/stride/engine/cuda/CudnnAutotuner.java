@@ -105,15 +105,15 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
                 ConvAlgorithm current = ConvAlgorithm.parse(a.get(id));
                 if (current.kind() == ConvAlgorithm.Kind.DIRECT) continue;
                 ConvProblem p = ConvProblem.of(n);
-                boolean relu = ConvAlgorithm.reluFused(a.get(id));
-                String key = p.key() + (relu ? ConvAlgorithm.RELU_SUFFIX : "");
+                ConvAlgorithm.Followers followers = ConvAlgorithm.followers(a.get(id));
+                String key = p.key() + followers.suffix();
                 String winner = measured.get(key);
                 if (winner == null) {
                     if (System.nanoTime() > deadline) {
                         options.log().accept("autotune '" + n.name() + "': budget spent, heuristic choice at load");
                         continue;
                     }
-                    winner = measure(ctx, n, p, relu, machine, policy, deadline);
+                    winner = measure(ctx, n, p, followers, machine, policy, deadline);
                     measured.put(key, winner);
                 }
                 if (winner.isEmpty()) continue;
@@ -130,13 +130,15 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
     }
 
     /**
-     * The entry of the fastest configuration of {@code p} (with its ReLU when {@code relu}), or "" when none could
-     * be timed. Graphs compared: the plain convolution, and for a forward pass those that also add the bias and/or
-     * apply the ReLU. A configuration whose graph leaves the bias or the ReLU to the epilogue kernel is charged
-     * that pass, measured as a device-to-device copy of y (the bytes it reads and writes).
+     * The entry of the fastest configuration of {@code p} (whose node computes {@code followers} too), or "" when
+     * none could be timed. Graphs compared: the plain convolution, and for a forward pass those that also add the
+     * bias and/or apply the ReLU (not with a batch norm between them, which the epilogue applies). A configuration
+     * that leaves anything to the epilogue kernel is charged that pass, measured as a device-to-device copy of y
+     * (the bytes it reads and writes).
      */
-    private String measure(CudaContext ctx, Node n, ConvProblem p, boolean relu, String machine,
+    private String measure(CudaContext ctx, Node n, ConvProblem p, ConvAlgorithm.Followers followers, String machine,
                            CudnnEngines.Policy policy, long deadline) {
+        boolean relu = followers.relu() && !followers.bn();
         Map<String, String> report = new LinkedHashMap<>();
         String best = "";
         double bestMs = Double.POSITIVE_INFINITY;
@@ -145,10 +147,10 @@ public final class CudnnAutotuner implements Compiler.AlgorithmChooser {
         if (forward && p.bias()) graphs.add(new Fusion(true, false));
         if (forward && relu) graphs.add(new Fusion(p.bias(), true));
         try (Buffers buf = new Buffers(p)) {
-            double epilogueMs = forward && (p.bias() || relu) ? copyMs(ctx, buf) : 0;
+            double epilogueMs = forward && (p.bias() || followers.any()) ? copyMs(ctx, buf) : 0;
             if (epilogueMs > 0) report.put("epilogue pass (a copy of y)", String.format(Locale.ROOT, "%.3f ms", epilogueMs));
             for (Fusion f : graphs) {
-                boolean needsEpilogue = forward && (p.bias() && !f.bias() || relu && !f.relu());
+                boolean needsEpilogue = forward && (followers.bn() || p.bias() && !f.bias() || relu && !f.relu());
                 CudnnConvGraph g;
                 try {
                     g = CudnnConvGraph.build(p, f.bias(), f.relu(), 256, ctx.cudnnHandle);

@@ -47,13 +47,17 @@ class ConvAlgorithmTest {
     }
 
     @Test
-    void aFusedReluIsTheOnlySuffixACudaConvolutionAccepts() {
-        assertTrue(ConvAlgorithm.reluFused("cudnn+relu"));
-        assertTrue(ConvAlgorithm.reluFused("cudnn:engine=5;knobs=;fused=bias,relu;for=" + H100 + "+relu"));
-        assertTrue(!ConvAlgorithm.reluFused("") && !ConvAlgorithm.reluFused("cudnn:engine=5;knobs=;fused=bias"));
-        var bn = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.reluFused("im2col+bn+relu"));
-        assertEquals("the cuda backend fuses only a ReLU into a convolution, not '+bn+relu' of entry 'im2col+bn+relu':"
-                + " compile the plan for the cuda target", bn.getMessage());
+    void theFollowersOfAConvolutionAreReadFromItsEntry() {
+        assertEquals(ConvAlgorithm.Followers.NONE, ConvAlgorithm.followers(""));
+        assertEquals(new ConvAlgorithm.Followers(false, true), ConvAlgorithm.followers("cudnn+relu"));
+        assertEquals(new ConvAlgorithm.Followers(true, false), ConvAlgorithm.followers("direct+bn"));
+        assertEquals(new ConvAlgorithm.Followers(true, true),
+                ConvAlgorithm.followers("cudnn:engine=5;knobs=;fused=bias;for=" + H100 + "+bn+relu"));
+        assertEquals(ConvAlgorithm.Followers.NONE, ConvAlgorithm.followers("cudnn:engine=5;knobs=;fused=bias,relu"));
+        assertEquals("+bn+relu", new ConvAlgorithm.Followers(true, true).suffix());
+        var bn = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.followers("im2col+bn+leaky_relu"));
+        assertEquals("the cuda backend fuses a batch norm (inference) and a ReLU into a convolution, not"
+                + " '+bn+leaky_relu' of entry 'im2col+bn+leaky_relu': compile the plan for the cuda target", bn.getMessage());
         var fused = assertThrows(IllegalArgumentException.class, () -> ConvAlgorithm.parse("cudnn:engine=5;knobs=;fused=bn"));
         assertTrue(fused.getMessage().contains("'fused=bn' is not fused=bias, fused=relu or fused=bias,relu"), fused.getMessage());
     }

@@ -106,12 +106,18 @@ extern "C" __global__ void stride_conv2d_backward_filter(const float* x, const f
     }
 }
 
-// In place over y[batch, channels, plane]: + bias[c] when hasBias != 0 (else bias is any valid buffer, never read),
-// then Math.max(., 0) when relu != 0: the epilogue of a cuDNN convolution whose engine's graph did not apply them.
-extern "C" __global__ void stride_conv_bias_act(float* y, const float* bias, int hasBias, long long channels,
-                                                long long plane, long long total, int relu) {
+// In place over y[batch, channels, plane], what a convolution's kernel applies after the convolution (the parts a
+// cuDNN engine's graph did not): + bias[c] when hasBias != 0, in float as the direct kernel adds it; then, when
+// hasBn != 0, a batch norm in inference mode as stride_bn_apply computes it, v * coef[2c] + coef[2c+1] in double
+// rounded once (coef from stride_bn_infer_coef); then Math.max(., 0) when relu != 0. A pointer whose flag is 0 is any
+// valid buffer, never read (a launch passes no null pointers).
+extern "C" __global__ void stride_conv_epilogue(float* y, const float* bias, int hasBias, const double* coef,
+                                                int hasBn, long long channels, long long plane, long long total,
+                                                int relu) {
     STRIDE_FOR(i, total) {
-        float v = hasBias != 0 ? y[i] + bias[(i / plane) % channels] : y[i];
+        long long c = (i / plane) % channels;
+        float v = hasBias != 0 ? y[i] + bias[c] : y[i];
+        if (hasBn != 0) v = (float)(v * coef[2 * c] + coef[2 * c + 1]);
         y[i] = relu != 0 ? (float)stride_max(v, 0.0) : v;
     }
 }
