@@ -39,6 +39,7 @@ final class CudaElementwiseKernels {
     static final String SOURCE = "elementwise.cu";
 
     static void register(CudaKernelRegistry r) {
+        r.source(ChunkedSums.SOURCE);
         r.source(SOURCE);
         r.register(Unary.class, (op, node) -> {
             long n = node.outShape(0).size();
@@ -89,9 +90,14 @@ final class CudaElementwiseKernels {
         r.register(BiasGrad.class, (op, node) -> {
             Shape s = node.inShape(0);
             long batch = s.dim(0), c = s.dim(1), inner = s.size() / Math.max(1, batch * c);
-            // stride_bias_grad(const float* dy, float* db, long long batch, long long channels, long long inner)
-            return run(node.launch("stride_bias_grad", c, Arg.ptr(node.in(0)), Arg.ptr(node.out(0)), Arg.i64(batch),
-                    Arg.i64(c), Arg.i64(inner)));
+            // In ChunkedOrder: chunk sums of every [n, c] run of dy, then their totals per channel, rounded to float.
+            ChunkedSums sums = new ChunkedSums(batch, c, inner);
+            long part = sums.scratch(node, 1);
+            Launch chunks = sums.sums(node, node.in(0), part), totals = sums.floatTotals(node, part, node.out(0));
+            return ctx -> {
+                chunks.run();
+                totals.run();
+            };
         });
         r.register(Reshape.class, (op, node) -> {
             long bytes = 4 * node.outShape(0).size();

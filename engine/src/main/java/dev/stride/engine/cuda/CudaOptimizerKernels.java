@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.ChunkedOrder;
 import dev.stride.graph.op.AdamUpdate;
 import dev.stride.graph.op.GlobalNormScale;
 import dev.stride.graph.op.RmsPropUpdate;
@@ -58,16 +59,28 @@ final class CudaOptimizerKernels {
             return ctx -> l.run();
         });
         r.register(GlobalNormScale.class, (op, node) -> {
+            // In ChunkedOrder: the sums of squares of every chunk of every gradient, then one thread adds them.
             int count = node.inputs();
             long[] table = new long[2 * count];   // [addresses, sizes]
+            long[] first = new long[count + 1];   // gradient k's chunks are first[k] .. first[k + 1)
             for (int k = 0; k < count; k++) {
                 table[k] = node.in(k);
                 table[count + k] = node.inShape(k).size();
+                first[k + 1] = first[k] + ChunkedOrder.chunks(table[count + k]);
             }
-            // stride_global_norm_scale(const long long* table, int count, float* y, double max_norm, double eps)
-            Launch l = node.launch("stride_global_norm_scale", 1, Arg.ptr(node.upload(table)), Arg.i32(count),
+            long parts = first[count], part = node.scratch(8L * parts);
+            // stride_global_norm_chunks(const long long* table, int count, const long long* first, double* part,
+            //                           long long parts, long long chunk)
+            Launch chunks = node.launch("stride_global_norm_chunks", parts, Arg.ptr(node.upload(table)),
+                    Arg.i32(count), Arg.ptr(node.upload(first)), Arg.ptr(part), Arg.i64(parts),
+                    Arg.i64(ChunkedOrder.CHUNK));
+            // stride_global_norm_scale(const double* part, long long parts, float* y, double max_norm, double eps)
+            Launch scale = node.launch("stride_global_norm_scale", 1, Arg.ptr(part), Arg.i64(parts),
                     Arg.ptr(node.out(0)), Arg.f64(op.maxNorm()), Arg.f64(GlobalNormScale.EPS));
-            return ctx -> l.run();
+            return ctx -> {
+                chunks.run();
+                scale.run();
+            };
         });
     }
 }

@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.ChunkedOrder;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
@@ -30,6 +31,7 @@ final class CudaPoolKernels {
     static final String SOURCE = "pool.cu";
 
     static void register(CudaKernelRegistry r) {
+        r.source(ChunkedSums.SOURCE);
         r.source(SOURCE);
         r.register(MaxPool2d.class, (op, node) -> {
             Shape x = node.inShape(0), y = node.outShape(0);
@@ -78,10 +80,9 @@ final class CudaPoolKernels {
 
     private static CudaKernel run(Launch l) { return ctx -> l.run(); }
 
-    private static CudaKernel run(Launch first, Launch second) {
+    private static CudaKernel run(Launch... launches) {
         return ctx -> {
-            first.run();
-            second.run();
+            for (Launch l : launches) l.run();
         };
     }
 
@@ -113,13 +114,18 @@ final class CudaPoolKernels {
     private static void registerBatchNorm(CudaKernelRegistry r) {
         r.register(BatchNorm2dTrain.class, (op, node) -> {
             Nchw d = Nchw.of(node.inShape(0));
+            ChunkedSums sums = new ChunkedSums(d.n, d.c, d.hw);
             long coef = node.scratch(16L * d.c);   // (scale, shift) per channel, double
-            // stride_bn_train_stats(const float* x, const float* gamma, const float* beta, float* mean, float* var,
-            //                       double* coef, long long n, long long c, long long hw, double eps)
-            Launch stats = node.launch("stride_bn_train_stats", d.c, Arg.ptr(node.in(0)), Arg.ptr(node.in(1)),
-                    Arg.ptr(node.in(2)), Arg.ptr(node.out(1)), Arg.ptr(node.out(2)), Arg.ptr(coef), Arg.i64(d.n),
-                    Arg.i64(d.c), Arg.i64(d.hw), Arg.f64(op.eps()));
-            return run(stats, apply(node, d, coef));
+            long part = sums.scratch(node, 1), sum = node.scratch(8L * d.c), sq = node.scratch(8L * d.c);
+            long x = node.in(0);
+            // stride_bn_train_finish(const double* sums, const double* sq, const float* gamma, const float* beta,
+            //                        float* mean, float* var, double* coef, long long c, double m, double eps)
+            Launch finish = node.launch("stride_bn_train_finish", d.c, Arg.ptr(sum), Arg.ptr(sq), Arg.ptr(node.in(1)),
+                    Arg.ptr(node.in(2)), Arg.ptr(node.out(1)), Arg.ptr(node.out(2)), Arg.ptr(coef), Arg.i64(d.c),
+                    Arg.f64((double) d.n * d.hw), Arg.f64(op.eps()));
+            return run(sums.sums(node, x, part), sums.totals(node, part, sum, d.c),
+                    sums.squaredDeviations(node, x, sum, part), sums.totals(node, part, sq, d.c), finish,
+                    apply(node, d, coef));
         });
         r.register(BatchNorm2dInfer.class, (op, node) -> {
             Nchw d = Nchw.of(node.inShape(0));
@@ -139,7 +145,7 @@ final class CudaPoolKernels {
             //                    long long n, long long c, long long hw)
             Launch dx = node.launch("stride_bn_train_dx", d.total(), Arg.ptr(node.in(0)), Arg.ptr(node.in(1)),
                     Arg.ptr(node.in(4)), Arg.ptr(stats), Arg.ptr(node.out(0)), Arg.i64(d.n), Arg.i64(d.c), Arg.i64(d.hw));
-            return run(gradStats(node, d, stats, op.eps()), dx);
+            return run(concat(gradStats(node, d, stats, op.eps()), dx));
         });
         r.register(BatchNorm2dInferBackward.class, (op, node) -> {
             Nchw d = Nchw.of(node.inShape(0));
@@ -148,7 +154,7 @@ final class CudaPoolKernels {
             //                    long long c, long long hw)
             Launch dx = node.launch("stride_bn_infer_dx", d.total(), Arg.ptr(node.in(1)), Arg.ptr(node.in(4)),
                     Arg.ptr(stats), Arg.ptr(node.out(0)), Arg.i64(d.total()), Arg.i64(d.c), Arg.i64(d.hw));
-            return run(gradStats(node, d, stats, op.eps()), dx);
+            return run(concat(gradStats(node, d, stats, op.eps()), dx));
         });
     }
 
@@ -158,12 +164,29 @@ final class CudaPoolKernels {
                 Arg.i64(d.total()), Arg.i64(d.c), Arg.i64(d.hw));
     }
 
-    private static Launch gradStats(CudaNode node, Nchw d, long stats, double eps) {
-        // stride_bn_grad_stats(const float* x, const float* mean, const float* var, const float* dy, float* dgamma,
-        //                      float* dbeta, double* stats, long long n, long long c, long long hw, double eps)
-        return node.launch("stride_bn_grad_stats", d.c, Arg.ptr(node.in(0)), Arg.ptr(node.in(2)), Arg.ptr(node.in(3)),
-                Arg.ptr(node.in(4)), Arg.ptr(node.out(1)), Arg.ptr(node.out(2)), Arg.ptr(stats), Arg.i64(d.n),
-                Arg.i64(d.c), Arg.i64(d.hw), Arg.f64(eps));
+    /**
+     * The gradient sums of (x, gamma, mean, var, dy) -> (dx, dgamma, dbeta) in ChunkedOrder: chunk sums of dy and
+     * dy * xhat, their totals per channel, then dgamma, dbeta and the (mu, inv, sdy, sdyx) stats in double.
+     */
+    private static Launch[] gradStats(CudaNode node, Nchw d, long stats, double eps) {
+        ChunkedSums sums = new ChunkedSums(d.n, d.c, d.hw);
+        long part = sums.scratch(node, 2), totals = node.scratch(16L * d.c);
+        // stride_bn_grad_chunks(const float* x, const float* mean, const float* var, const float* dy, double* part,
+        //                       long long n, long long c, long long hw, long long chunk, long long chunks, double eps)
+        Launch chunks = node.launch("stride_bn_grad_chunks", sums.parts(), Arg.ptr(node.in(0)), Arg.ptr(node.in(2)),
+                Arg.ptr(node.in(3)), Arg.ptr(node.in(4)), Arg.ptr(part), Arg.i64(d.n), Arg.i64(d.c), Arg.i64(d.hw),
+                Arg.i64(ChunkedOrder.CHUNK), Arg.i64(sums.chunks), Arg.f64(eps));
+        // stride_bn_grad_finish(const float* mean, const float* var, const double* totals, float* dgamma,
+        //                       float* dbeta, double* stats, long long c, double eps)
+        Launch finish = node.launch("stride_bn_grad_finish", d.c, Arg.ptr(node.in(2)), Arg.ptr(node.in(3)),
+                Arg.ptr(totals), Arg.ptr(node.out(1)), Arg.ptr(node.out(2)), Arg.ptr(stats), Arg.i64(d.c), Arg.f64(eps));
+        return new Launch[] {chunks, sums.totals(node, part, totals, 2 * d.c), finish};
+    }
+
+    private static Launch[] concat(Launch[] first, Launch last) {
+        Launch[] all = java.util.Arrays.copyOf(first, first.length + 1);
+        all[first.length] = last;
+        return all;
     }
 
     /** An NCHW tensor as (n, c, h*w). */

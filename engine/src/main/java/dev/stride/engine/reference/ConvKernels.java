@@ -1,5 +1,6 @@
 package dev.stride.engine.reference;
 
+import dev.stride.engine.ChunkedOrder;
 import dev.stride.graph.Node;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.BiasBroadcast;
@@ -79,10 +80,13 @@ final class ConvKernels {
                 java.util.Arrays.fill(acc, 0);
                 long i = 0;
                 for (int n = 0; n < batch; n++)
-                    for (int ch = 0; ch < c; ch++) {
-                        double sum = 0;
-                        for (long k = 0; k < inner; k++) sum += in[0].get(i++);
-                        acc[ch] += sum;
+                    for (int ch = 0; ch < c; ch++, i += inner) {
+                        for (long from = 0; from < inner; from += ChunkedOrder.CHUNK) {   // in ChunkedOrder
+                            double part = 0;
+                            for (long k = from, end = Math.min(inner, from + ChunkedOrder.CHUNK); k < end; k++)
+                                part += in[0].get(i + k);
+                            acc[ch] += part;
+                        }
                     }
                 store(out[0], 0, acc);
             };

@@ -1,5 +1,6 @@
 package dev.stride.engine.reference;
 
+import dev.stride.engine.ChunkedOrder;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AdamUpdate;
 import dev.stride.graph.op.BatchNorm2dBackward;
@@ -102,8 +103,17 @@ final class TrainKernels {
         r.register(GlobalNormScale.class, (op, node) -> {
             double maxNorm = op.maxNorm();
             return (in, out, ctx) -> {
-                double sq = 0;
-                for (Buf g : in) for (long i = 0, n = g.length(); i < n; i++) { double x = g.get(i); sq += x * x; }
+                double sq = 0;                          // in ChunkedOrder: gradient after gradient, chunk after chunk
+                for (Buf g : in) {
+                    for (long from = 0, n = g.length(); from < n; from += ChunkedOrder.CHUNK) {
+                        double part = 0;
+                        for (long i = from, end = Math.min(n, from + ChunkedOrder.CHUNK); i < end; i++) {
+                            double x = g.get(i);
+                            part += x * x;
+                        }
+                        sq += part;
+                    }
+                }
                 out[0].set(0, Math.min(1, maxNorm / (Math.sqrt(sq) + GlobalNormScale.EPS)));
             };
         });
@@ -127,16 +137,29 @@ final class TrainKernels {
                 Buf x = in[0], gamma = in[1], beta = in[2], y = out[0], mean = out[1], var = out[2];
                 double m = d.m();
                 for (int c = 0; c < d.c(); c++) {
-                    // Two passes: the mean first, then squared deviations (no cancellation of E[x^2] - E[x]^2).
+                    // Two passes: the mean first, then squared deviations (no cancellation of E[x^2] - E[x]^2),
+                    // each summed in ChunkedOrder.
                     double sum = 0;
                     for (int n = 0; n < d.n(); n++) {
                         long b = d.base(n, c);
-                        for (int s = 0; s < d.hw(); s++) sum += x.get(b + s);
+                        for (int from = 0; from < d.hw(); from += ChunkedOrder.CHUNK) {
+                            double part = 0;
+                            for (int s = from, end = Math.min(d.hw(), from + ChunkedOrder.CHUNK); s < end; s++)
+                                part += x.get(b + s);
+                            sum += part;
+                        }
                     }
                     double mu = sum / m, sq = 0;
                     for (int n = 0; n < d.n(); n++) {
                         long b = d.base(n, c);
-                        for (int s = 0; s < d.hw(); s++) { double t = x.get(b + s) - mu; sq += t * t; }
+                        for (int from = 0; from < d.hw(); from += ChunkedOrder.CHUNK) {
+                            double part = 0;
+                            for (int s = from, end = Math.min(d.hw(), from + ChunkedOrder.CHUNK); s < end; s++) {
+                                double t = x.get(b + s) - mu;
+                                part += t * t;
+                            }
+                            sq += part;
+                        }
                     }
                     double v = sq / m;
                     double scale = gamma.get(c) / Math.sqrt(v + eps), shift = beta.get(c) - mu * scale;
@@ -152,21 +175,15 @@ final class TrainKernels {
         r.register(BatchNorm2dBackward.class, (op, node) -> {
             Nchw d = Nchw.of(node.inputs().getFirst().shape());
             double eps = op.eps();
+            double[] sums = new double[2];
             return (in, out, ctx) -> {
                 Buf x = in[0], gamma = in[1], mean = in[2], var = in[3], dy = in[4];
                 Buf dx = out[0], dgamma = out[1], dbeta = out[2];
                 double m = d.m();
                 for (int c = 0; c < d.c(); c++) {
                     double mu = mean.get(c), inv = 1 / Math.sqrt(var.get(c) + eps);
-                    double sdy = 0, sdyx = 0;
-                    for (int n = 0; n < d.n(); n++) {
-                        long b = d.base(n, c);
-                        for (int s = 0; s < d.hw(); s++) {
-                            double g = dy.get(b + s);
-                            sdy += g;
-                            sdyx += g * (x.get(b + s) - mu) * inv;
-                        }
-                    }
+                    gradientSums(d, c, x, dy, mu, inv, sums);
+                    double sdy = sums[0], sdyx = sums[1];
                     double k = gamma.get(c) * inv / m;
                     for (int n = 0; n < d.n(); n++) {
                         long b = d.base(n, c);
@@ -197,26 +214,42 @@ final class TrainKernels {
         r.register(BatchNorm2dInferBackward.class, (op, node) -> {
             Nchw d = Nchw.of(node.inputs().getFirst().shape());
             double eps = op.eps();
+            double[] sums = new double[2];
             return (in, out, ctx) -> {
                 Buf x = in[0], gamma = in[1], rm = in[2], rv = in[3], dy = in[4];
                 Buf dx = out[0], dgamma = out[1], dbeta = out[2];
                 for (int c = 0; c < d.c(); c++) {
                     double mu = rm.get(c), inv = 1 / Math.sqrt(rv.get(c) + eps), k = gamma.get(c) * inv;
-                    double sdy = 0, sdyx = 0;
+                    gradientSums(d, c, x, dy, mu, inv, sums);
                     for (int n = 0; n < d.n(); n++) {
                         long b = d.base(n, c);
-                        for (int s = 0; s < d.hw(); s++) {
-                            double g = dy.get(b + s);
-                            sdy += g;
-                            sdyx += g * (x.get(b + s) - mu) * inv;
-                            dx.set(b + s, g * k);
-                        }
+                        for (int s = 0; s < d.hw(); s++) dx.set(b + s, dy.get(b + s) * k);
                     }
-                    dgamma.set(c, sdyx);
-                    dbeta.set(c, sdy);
+                    dgamma.set(c, sums[1]);
+                    dbeta.set(c, sums[0]);
                 }
             };
         });
+    }
+
+    /** Channel c's sum(dy) and sum(dy * (x - mu) * inv), in {@link ChunkedOrder}, into sums[0] and sums[1]. */
+    private static void gradientSums(Nchw d, int c, Buf x, Buf dy, double mu, double inv, double[] sums) {
+        double sdy = 0, sdyx = 0;
+        for (int n = 0; n < d.n(); n++) {
+            long b = d.base(n, c);
+            for (int from = 0; from < d.hw(); from += ChunkedOrder.CHUNK) {
+                double pdy = 0, pdyx = 0;
+                for (int s = from, end = Math.min(d.hw(), from + ChunkedOrder.CHUNK); s < end; s++) {
+                    double g = dy.get(b + s);
+                    pdy += g;
+                    pdyx += g * (x.get(b + s) - mu) * inv;
+                }
+                sdy += pdy;
+                sdyx += pdyx;
+            }
+        }
+        sums[0] = sdy;
+        sums[1] = sdyx;
     }
 
     private static void registerRandom(KernelRegistry r) {

@@ -7,6 +7,9 @@
 //   one-dimensional grid-stride loops only (STRIDE_FOR), each output element written by exactly one thread,
 //   with any inner loop in a fixed order, so results do not depend on the launch shape;
 //   no shared memory, no __syncthreads, no atomics, no warp intrinsics, no fast-math.
+// A long reduction with few outputs (batch norm's statistics, a bias gradient, the global gradient norm) takes two
+// launches instead of one thread per output: one thread per chunk writes a chunk sum, one per output adds them, in
+// the order dev.stride.engine.ChunkedOrder defines for the reference too (reduce.cu).
 // Helpers here are __device__ functions named stride_*; a family's own helpers carry its prefix (one unit).
 #pragma once
 
@@ -69,6 +72,20 @@ __device__ __forceinline__ long long stride_offset(long long i, int rank, const 
         off += c * strides[d];
     }
     return rank > 0 ? off + i * strides[0] : 0;
+}
+
+// ---- chunked sums (dev.stride.engine.ChunkedOrder; reduce.cu) ----
+
+// The chunk of x[b, ch, :] (x is [n, c, hw]) that thread t sums: part[t], t = (ch * n + b) * chunks + k, covers
+// [k * chunk, min(hw, (k + 1) * chunk)) of the plane. Returns the plane's first element and sets [from, end).
+__device__ __forceinline__ const float* stride_chunk_of(const float* x, long long t, long long n, long long c,
+                                                        long long hw, long long chunk, long long chunks,
+                                                        long long* from, long long* end, long long* ch) {
+    long long k = t % chunks, b = (t / chunks) % n;
+    *ch = t / (chunks * n);
+    *from = k * chunk;
+    *end = *from + chunk < hw ? *from + chunk : hw;
+    return x + (b * c + *ch) * hw;
 }
 
 // ---- CounterRng (graph/src/main/java/dev/stride/graph/op/CounterRng.java), bit for bit ----

@@ -163,20 +163,7 @@ extern "C" __global__ void stride_sum_to(const float* x, float* y, long long nOu
     }
 }
 
-// BiasGrad: db[c] = sum over n of (sum over the inner elements of dy[n, c, :]), in the reference's order.
-extern "C" __global__ void stride_bias_grad(const float* dy, float* db, long long batch, long long channels,
-                                            long long inner) {
-    STRIDE_FOR(c, channels) {
-        double acc = 0;
-        for (long long n = 0; n < batch; n++) {
-            const float* p = dy + (n * channels + c) * inner;
-            double sum = 0;
-            for (long long k = 0; k < inner; k++) sum += p[k];
-            acc += sum;
-        }
-        db[c] = (float)acc;
-    }
-}
+// BiasGrad: reduce.cu's stride_chunk_sums and stride_chunk_totals_float, in the reference's chunked order.
 
 // ---- element by element ----
 

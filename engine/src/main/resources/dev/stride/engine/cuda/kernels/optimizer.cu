@@ -66,19 +66,35 @@ extern "C" __global__ void stride_rmsprop_update(const float* p, const float* sq
     }
 }
 
-// One thread: min(1, max_norm / (sqrt(sum of every element squared) + eps)) over `count` gradients, gradient k at
-// address table[k] with table[count + k] elements, summed gradient after gradient in element order.
-extern "C" __global__ void stride_global_norm_scale(const long long* table, int count, float* y, double max_norm,
+// Global-norm clipping in the reference's chunked order (dev.stride.engine.ChunkedOrder), first pass: one thread per
+// chunk of every gradient. Gradient g is at address table[g] with table[count + g] elements; its chunks are numbered
+// first[g] .. first[g + 1) (first[count] = parts); part[t] = the sum of squares of chunk t.
+extern "C" __global__ void stride_global_norm_chunks(const long long* table, int count, const long long* first,
+                                                     double* part, long long parts, long long chunk) {
+    STRIDE_FOR(t, parts) {
+        int lo = 0, hi = count - 1;            // the gradient g with first[g] <= t < first[g + 1]
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (first[mid] <= t) lo = mid;
+            else hi = mid - 1;
+        }
+        const float* g = (const float*)table[lo];
+        long long n = table[count + lo], from = (t - first[lo]) * chunk, end = from + chunk < n ? from + chunk : n;
+        double sq = 0;
+        for (long long i = from; i < end; i++) {
+            double x = g[i];
+            sq += x * x;
+        }
+        part[t] = sq;
+    }
+}
+
+// Second pass, one thread: min(1, max_norm / (sqrt(the chunk sums added in order) + eps)).
+extern "C" __global__ void stride_global_norm_scale(const double* part, long long parts, float* y, double max_norm,
                                                     double eps) {
     STRIDE_FOR(t, 1) {
         double sq = 0;
-        for (int k = 0; k < count; k++) {
-            const float* g = (const float*)table[k];
-            for (long long i = 0, n = table[count + k]; i < n; i++) {
-                double x = g[i];
-                sq += x * x;
-            }
-        }
+        for (long long i = 0; i < parts; i++) sq += part[i];
         y[0] = (float)stride_min(1.0, max_norm / (sqrt(sq) + eps));
     }
 }

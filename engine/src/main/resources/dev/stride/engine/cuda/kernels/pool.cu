@@ -5,8 +5,9 @@
 // cells[start[o] .. start[o + 1]) in row-major order (the reference's loop order), and input cell i belongs to the
 // windows win[wstart[i] .. wstart[i + 1]) in increasing order. A gradient is then a gather over the windows that
 // contain a cell, summed in the order the reference's scatter adds them: the same doubles, the same bits.
-// Batch norm: one thread per channel computes the channel's statistics in the reference's order into double scratch,
-// then one thread per element applies them.
+// Batch norm: its sums over a channel's planes come in the reference's chunked order from reduce.cu's two passes
+// (one thread per chunk of a plane, then one per channel), one thread per channel turns them into the statistics in
+// double scratch, then one thread per element applies them.
 #include "common.cuh"
 
 // The plane offset of window o's maximum: the first in row-major order by strict >, and a NaN wins (it propagates),
@@ -79,22 +80,14 @@ extern "C" __global__ void stride_pool_avg_backward(const float* dy, float* dx, 
 
 // ---- batch normalization over [n, c, hw] ----
 
-// Training statistics of channel ch: the mean, then the squared deviations (two passes, as the reference), written
-// as the float outputs mean and var and as the double (scale, shift) that stride_bn_apply uses.
-extern "C" __global__ void stride_bn_train_stats(const float* x, const float* gamma, const float* beta, float* mean,
-                                                 float* var, double* coef, long long n, long long c, long long hw,
-                                                 double eps) {
+// Training statistics of channel ch from its sums in ChunkedOrder (reduce.cu): sum of x and sum of squared deviations
+// from the mean (two passes, as the reference), written as the float outputs mean and var and as the double
+// (scale, shift) that stride_bn_apply uses.
+extern "C" __global__ void stride_bn_train_finish(const double* sums, const double* sq, const float* gamma,
+                                                  const float* beta, float* mean, float* var, double* coef,
+                                                  long long c, double m, double eps) {
     STRIDE_FOR(ch, c) {
-        double m = (double)(n * hw), sum = 0;
-        for (long long b = 0; b < n; b++)
-            for (long long s = 0; s < hw; s++) sum += x[(b * c + ch) * hw + s];
-        double mu = sum / m, sq = 0;
-        for (long long b = 0; b < n; b++)
-            for (long long s = 0; s < hw; s++) {
-                double t = x[(b * c + ch) * hw + s] - mu;
-                sq += t * t;
-            }
-        double v = sq / m;
+        double mu = sums[ch] / m, v = sq[ch] / m;
         double scale = gamma[ch] / sqrt(v + eps);
         coef[2 * ch] = scale;
         coef[2 * ch + 1] = beta[ch] - mu * scale;
@@ -121,23 +114,36 @@ extern "C" __global__ void stride_bn_apply(const float* x, const double* coef, f
     }
 }
 
-// Gradient sums of channel ch: sum(dy) -> dbeta and sum(dy * xhat) -> dgamma, with xhat = (x - mu) * inv and inv =
-// 1/sqrt(var + eps) (the batch's statistics in training, the running ones in inference); stats keeps (mu, inv, sdy,
-// sdyx) in double for the element kernels.
-extern "C" __global__ void stride_bn_grad_stats(const float* x, const float* mean, const float* var, const float* dy,
-                                                float* dgamma, float* dbeta, double* stats, long long n, long long c,
-                                                long long hw, double eps) {
-    STRIDE_FOR(ch, c) {
+// Chunk sums of the gradient, as stride_chunk_sums (reduce.cu) lays them out: part[t] = sum of dy and
+// part[c * n * chunks + t] = sum of dy * (x - mu) * inv over chunk t, with inv = 1/sqrt(var + eps) (the batch's
+// statistics in training, the running ones in inference).
+extern "C" __global__ void stride_bn_grad_chunks(const float* x, const float* mean, const float* var, const float* dy,
+                                                 double* part, long long n, long long c, long long hw,
+                                                 long long chunk, long long chunks, double eps) {
+    long long parts = c * n * chunks;
+    STRIDE_FOR(t, parts) {
+        long long from, end, ch;
+        const float* xp = stride_chunk_of(x, t, n, c, hw, chunk, chunks, &from, &end, &ch);
+        const float* gp = dy + (xp - x);
         double mu = mean[ch], inv = 1 / sqrt(var[ch] + eps), sdy = 0, sdyx = 0;
-        for (long long b = 0; b < n; b++)
-            for (long long s = 0; s < hw; s++) {
-                long long at = (b * c + ch) * hw + s;
-                double g = dy[at];
-                sdy += g;
-                sdyx += g * (x[at] - mu) * inv;
-            }
-        stats[4 * ch] = mu;
-        stats[4 * ch + 1] = inv;
+        for (long long i = from; i < end; i++) {
+            double g = gp[i];
+            sdy += g;
+            sdyx += g * (xp[i] - mu) * inv;
+        }
+        part[t] = sdy;
+        part[parts + t] = sdyx;
+    }
+}
+
+// From the totals of those chunks (totals[ch] = sum(dy) -> dbeta, totals[c + ch] = sum(dy * xhat) -> dgamma):
+// stats keeps (mu, inv, sdy, sdyx) in double for the element kernels.
+extern "C" __global__ void stride_bn_grad_finish(const float* mean, const float* var, const double* totals,
+                                                 float* dgamma, float* dbeta, double* stats, long long c, double eps) {
+    STRIDE_FOR(ch, c) {
+        double sdy = totals[ch], sdyx = totals[c + ch];
+        stats[4 * ch] = mean[ch];
+        stats[4 * ch + 1] = 1 / sqrt(var[ch] + eps);
         stats[4 * ch + 2] = sdy;
         stats[4 * ch + 3] = sdyx;
         dgamma[ch] = (float)sdyx;
