@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.OutputComparison;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
@@ -115,23 +116,9 @@ public final class CrossBackend {
             for (var e : feeds.entrySet()) cpuFeeds.put(e.getKey(), e.getValue().as(DType.F32));
             Map<String, Tensor> got = cpu.run(cpuFeeds);
             Map<String, Tensor> want = ref.run(feeds);
-            for (String name : want.keySet()) {
-                Tensor g = got.get(name), w = want.get(name);
-                double ratio = 0;
-                for (long i = 0; i < w.size(); i++) {
-                    // NaN where the oracle has NaN, and the same infinity, are agreement (pow of a negative base).
-                    if (Double.isNaN(w.get(i)) && Double.isNaN(g.get(i))) continue;
-                    if (Double.isInfinite(w.get(i)) && g.get(i) == w.get(i)) continue;
-                    double err = Math.abs(g.get(i) - w.get(i));
-                    double allowed = tol.atol() + tol.rtol() * Math.abs(w.get(i));
-                    if (!(err <= allowed))
-                        fail("output '" + name + "' " + w.shape() + " at flat index " + i + ": cpu " + g.get(i)
-                                + ", reference " + w.get(i) + ", |err| " + err + " > " + allowed + " (tolerance '"
-                                + o.tolerance() + "': " + tol.why() + "); algorithms " + algorithms);
-                    ratio = Math.max(ratio, err / allowed);
-                }
-                worst.put(name, ratio);
-            }
+            worst.putAll(OutputComparison.check("cpu", got, "reference", want,
+                    new OutputComparison.Tolerance(o.tolerance(), tol.atol(), tol.rtol(), tol.why()),
+                    "; algorithms " + algorithms));
         }
         return new Result(worst, algorithms);
     }

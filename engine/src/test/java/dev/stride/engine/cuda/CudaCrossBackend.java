@@ -1,6 +1,7 @@
 package dev.stride.engine.cuda;
 
 import dev.stride.engine.Backend;
+import dev.stride.engine.OutputComparison;
 import dev.stride.engine.Session;
 import dev.stride.engine.SessionOptions;
 import dev.stride.engine.Tensor;
@@ -139,23 +140,8 @@ public final class CudaCrossBackend {
             }
             Map<String, Tensor> got = cuda.run(cudaFeeds);
             Map<String, Tensor> want = ref.run(refFeeds);
-            for (String name : want.keySet()) {
-                Tensor g = got.get(name), w = want.get(name);
-                double ratio = 0;
-                for (long i = 0; i < w.size(); i++) {
-                    // NaN where the oracle has NaN, and the same infinity, are agreement.
-                    if (Double.isNaN(w.get(i)) && Double.isNaN(g.get(i))) continue;
-                    if (Double.isInfinite(w.get(i)) && g.get(i) == w.get(i)) continue;
-                    double err = Math.abs(g.get(i) - w.get(i));
-                    double allowed = tol.atol() + tol.rtol() * Math.abs(w.get(i));
-                    if (!(err <= allowed))
-                        fail("output '" + name + "' " + w.shape() + " at flat index " + i + ": cuda " + g.get(i)
-                                + ", reference " + w.get(i) + " (" + o.oracle() + "), |err| " + err + " > " + allowed
-                                + " (tolerance '" + o.tolerance() + "': " + tol.why() + ")");
-                    ratio = Math.max(ratio, allowed == 0 ? 0 : err / allowed);
-                }
-                worst.put(name, ratio);
-            }
+            worst.putAll(OutputComparison.check("cuda", got, "reference (" + o.oracle() + ")", want,
+                    new OutputComparison.Tolerance(o.tolerance(), tol.atol(), tol.rtol(), tol.why()), ""));
         }
         return new Result(worst);
     }

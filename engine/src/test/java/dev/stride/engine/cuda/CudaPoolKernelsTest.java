@@ -150,4 +150,21 @@ class CudaPoolKernelsTest {
         CudaCrossBackend.check(List.of(x, c, c, c, c), (b, v) -> List.of(b.apply("bn", op, v.get(0), v.get(1), v.get(2),
                 v.get(3), v.get(4))), seed, gradients(0, 1, 2).withInput(4, runningVar));
     }
+
+    /** NaN wins a window (it propagates), -infinity never does unless alone, and the gradient goes where it won. */
+    @org.junit.jupiter.api.Test
+    @org.junit.jupiter.api.Tag("cuda-kernels")
+    void maxPoolingPropagatesNaNAndHandlesInfinities() {
+        CudaCrossBackend.assumeUsable();
+        Shape x = Shape.of(1, 2, 3, 4);
+        float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+        Tensor t = Tensor.of(x, 1, nan, 2, nan, -inf, -inf, -inf, 3, 0, 5, nan, 5,
+                -inf, -inf, -inf, -inf, 2, -inf, inf, 1, 0, -0f, 0, -0f);
+        MaxPool2d op = new MaxPool2d(2, 2, 1, 1, 1, 0, 0, 1, 1, 1, true);
+        var back = new MaxPool2dBackward(2, 2, 1, 1, 1, 0, 0, 1, 1, 1, true);
+        Shape y = outputOf(op, x);
+        CudaCrossBackend.check(List.of(x), (b, v) -> List.of(b.apply("pool", op, v.getFirst())), 1, EXACT.withInput(0, t));
+        CudaCrossBackend.check(List.of(x, y), (b, v) -> List.of(b.apply("pool_grad", back, v.get(0), v.get(1))), 1,
+                EXACT.withInput(0, t));
+    }
 }

@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.Tensor;
 import dev.stride.graph.Op;
 import dev.stride.graph.Shape;
 import dev.stride.graph.ShapeException;
@@ -116,7 +117,10 @@ class CudaResampleKernelsTest {
     @Property(tries = 30)
     void localResponseNormalization(@ForAll long seed, @ForAll @IntRange(min = 1, max = 6) int size) {
         Random r = new Random(seed);
-        Shape x = image(r);
+        // [N, C, d1, ...] at ranks 3 to 5: LRN runs across channels whatever follows them.
+        int[] d = CudaLossKernelsTest.dims(r, 3 + r.nextInt(3), 4);
+        d[1] = 1 + r.nextInt(7);
+        Shape x = Shape.of(d);
         var op = new Lrn(size, 1e-4 + r.nextDouble(), 0.5 + r.nextDouble(), 0.5 + 2 * r.nextDouble());
         outputOf(op, x);
         CudaCrossBackend.check(List.of(x), (b, v) -> List.of(b.apply("lrn", op, v.getFirst())), seed, LIBRARY);
@@ -124,5 +128,29 @@ class CudaResampleKernelsTest {
         CudaCrossBackend.check(List.of(x, x), (b, v) -> List.of(b.apply("lrn_grad", back, v.get(0), v.get(1))), seed,
                 LIBRARY);
         CudaCrossBackend.check(List.of(x), (b, v) -> List.of(b.apply("lrn", op, v.getFirst())), seed, gradients(0));
+    }
+
+    /**
+     * Infinities, NaN and -0 in dy reach the resampling gradients through the zero-weight terms too, as in the
+     * reference (each gradient is a gather that adds the same terms in the same order as the reference's scatter).
+     */
+    @org.junit.jupiter.api.Test
+    @org.junit.jupiter.api.Tag("cuda-kernels")
+    void resamplingGradientsOfSpecialValues() {
+        CudaCrossBackend.assumeUsable();
+        Shape dy = Shape.of(1, 1, 3, 5);
+        float inf = Float.POSITIVE_INFINITY;
+        Tensor t = Tensor.of(dy, 1, inf, 0, -inf, 2, Float.NaN, 1, 1, 0, 0, -0f, 3, inf, 1, 1);
+        for (var mode : Upsample2d.Mode.values()) {
+            for (boolean align : mode == Upsample2d.Mode.BILINEAR ? new boolean[] {false, true} : new boolean[] {false}) {
+                var grad = new Upsample2dBackward(mode, 2, 3, align);
+                CudaCrossBackend.check(List.of(dy), (b, v) -> List.of(b.apply("up_grad", grad, v.getFirst())), 2,
+                        EXACT.withInput(0, t));
+            }
+        }
+        var grad = new Resize2dBackward(Resize2d.Mode.NEAREST, Resize2d.Coord.ASYMMETRIC,
+                Resize2d.Nearest.ROUND_PREFER_CEIL, 2, 3, 1.5, 5 / 3.0);
+        CudaCrossBackend.check(List.of(dy), (b, v) -> List.of(b.apply("resize_grad", grad, v.getFirst())), 3,
+                EXACT.withInput(0, t));
     }
 }
