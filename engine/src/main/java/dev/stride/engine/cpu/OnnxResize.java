@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.ResampleTaps;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.Resize2d;
 import dev.stride.graph.op.Resize2dBackward;
@@ -49,22 +50,8 @@ final class OnnxResize {
     /** Per output index along one axis: the two source cells and their weights (nearest: one cell, weight 1). */
     record Axis(int in, int[] i0, int[] i1, float[] w0, float[] w1) {
         static Axis of(Resize2d.Mode mode, Resize2d.Coord coord, Resize2d.Nearest nearest, int in, int out, double scale) {
-            int[] i0 = new int[out], i1 = new int[out];
-            float[] w0 = new float[out], w1 = new float[out];
-            for (int o = 0; o < out; o++) {
-                double src = Resize2d.sourceCoordinate(coord, o, in, out, scale);
-                if (mode == Resize2d.Mode.NEAREST) {
-                    i0[o] = i1[o] = Resize2d.nearestIndex(nearest, src, in);
-                    w0[o] = 1;
-                } else {
-                    double f = Math.floor(src), frac = src - f;
-                    i0[o] = (int) Math.max(0, Math.min(in - 1, f));
-                    i1[o] = (int) Math.max(0, Math.min(in - 1, f + 1));   // the edge repeats outside the input
-                    w1[o] = (float) frac;
-                    w0[o] = (float) (1 - frac);
-                }
-            }
-            return new Axis(in, i0, i1, w0, w1);
+            ResampleTaps t = ResampleTaps.resize(mode, coord, nearest, in, out, scale);
+            return new Axis(in, t.i0(), t.i1(), t.w0f(), t.w1f());
         }
 
         int out() { return i0.length; }

@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.PoolWindows;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * The window geometry of a strided 2-D pool, and a re-layout of one input plane under which every window tap reads
@@ -50,8 +50,8 @@ final class PhaseSplitPlane {
         this.rowLength = outW + (kW - 1) * dilationW / strideW;
         this.tapOffset = new int[kW];
         for (int j = 0; j < kW; j++) tapOffset[j] = (j * dilationW) % strideW * rowLength + j * dilationW / strideW;
-        this.rows = taps(outH, inH, kH, strideH, padTop, dilationH);
-        int[][] cols = taps(outW, inW, kW, strideW, padLeft, dilationW);
+        this.rows = PoolWindows.taps(outH, inH, kH, strideH, padTop, dilationH);
+        int[][] cols = PoolWindows.taps(outW, inW, kW, strideW, padLeft, dilationW);
         this.firstColumn = Arrays.stream(cols).mapToInt(c -> c[0]).toArray();
         insideStart = new int[strideW];
         insideEnd = new int[strideW];
@@ -65,19 +65,6 @@ final class PhaseSplitPlane {
         int v0 = Math.ceilDiv(padLeft, 2), v1 = Math.min(rowLength, (inW + padLeft) / 2);
         vectorStart = v0;
         vectorEnd = v1 - v0 >= S.length() ? v1 : v0;
-    }
-
-    /**
-     * For each of {@code out} windows along one axis, its tap positions {@code o*s - pad + j*d}, {@code j < k},
-     * that fall inside {@code [0, in)}, increasing. The op's shape rule guarantees at least one per window.
-     */
-    static int[][] taps(int out, int in, int k, int s, int pad, int d) {
-        int[][] t = new int[out][];
-        for (int o = 0; o < out; o++) {
-            int start = o * s - pad;
-            t[o] = IntStream.range(0, k).map(j -> start + j * d).filter(i -> i >= 0 && i < in).toArray();
-        }
-        return t;
     }
 
     /** Floats in one phase row; at least {@link #outW()} + the largest tap offset. */

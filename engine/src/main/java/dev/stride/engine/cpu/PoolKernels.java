@@ -1,5 +1,6 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.PoolWindows;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AvgPool2d;
 import dev.stride.graph.op.AvgPool2dBackward;
@@ -437,27 +438,15 @@ final class PoolKernels {
             this.simd = simd;
         }
 
-        /**
-         * The reference's divisors: with countIncludePad the window's cells inside the padded input (a ceil-mode
-         * window is clipped at {@code H + padBottom}), else its cells inside the real input.
-         */
+        /** The reference's divisors ({@link PoolWindows#divisors}), in float. */
         static float[] divisors(AvgPool2d op, int inH, int inW, int outH, int outW) {
-            int[] hPadded = new int[outH], hReal = new int[outH], wPadded = new int[outW], wReal = new int[outW];
-            axis(inH, op.kH(), op.strideH(), op.padTop(), op.padBottom(), hPadded, hReal);
-            axis(inW, op.kW(), op.strideW(), op.padLeft(), op.padRight(), wPadded, wReal);
-            float[] d = new float[outH * outW];
-            for (int a = 0; a < outH; a++)
-                for (int b = 0; b < outW; b++)
-                    d[a * outW + b] = op.countIncludePad() ? (float) hPadded[a] * wPadded[b] : (float) hReal[a] * wReal[b];
+            double[] div = PoolWindows.divisors(
+                    PoolWindows.average(inH, outH, op.kH(), op.strideH(), op.padTop(), op.padBottom()),
+                    PoolWindows.average(inW, outW, op.kW(), op.strideW(), op.padLeft(), op.padRight()),
+                    op.countIncludePad());
+            float[] d = new float[div.length];
+            for (int i = 0; i < d.length; i++) d[i] = (float) div[i];
             return d;
-        }
-
-        private static void axis(int in, int k, int s, int padBefore, int padAfter, int[] padded, int[] real) {
-            for (int o = 0; o < padded.length; o++) {
-                int start = o * s - padBefore, end = Math.min(start + k, in + padAfter);
-                padded[o] = end - start;
-                real[o] = Math.min(end, in) - Math.max(start, 0);
-            }
         }
 
         /** The split buffer: zeros in its padding for the forward; the backward zeroes it as an accumulator. */

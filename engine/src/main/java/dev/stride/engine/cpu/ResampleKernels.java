@@ -1,5 +1,7 @@
 package dev.stride.engine.cpu;
 
+import dev.stride.engine.PoolWindows;
+import dev.stride.engine.ResampleTaps;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
@@ -105,18 +107,11 @@ final class ResampleKernels {
             this.inW = inW;
             this.outH = outH;
             this.outW = outW;
-            h0 = new int[outH];
-            h1 = new int[outH];
-            w0 = new int[outW];
-            w1 = new int[outW];
-            for (int a = 0; a < outH; a++) {
-                h0[a] = AdaptiveAvgPool2d.binStart(a, inH, outH);
-                h1[a] = AdaptiveAvgPool2d.binEnd(a, inH, outH);
-            }
-            for (int b = 0; b < outW; b++) {
-                w0[b] = AdaptiveAvgPool2d.binStart(b, inW, outW);
-                w1[b] = AdaptiveAvgPool2d.binEnd(b, inW, outW);
-            }
+            PoolWindows.Boxes rows = PoolWindows.adaptive(inH, outH), cols = PoolWindows.adaptive(inW, outW);
+            h0 = rows.lo();
+            h1 = rows.hi();
+            w0 = cols.lo();
+            w1 = cols.hi();
             // Bin starts and ends grow with the output index, so the bins holding a row are a contiguous range.
             firstOutRow = new int[inH];
             endOutRow = new int[inH];
@@ -170,43 +165,10 @@ final class ResampleKernels {
     // ---------------------------------------------------------------------------------------------------------
     // Resizing
 
-    /** Per output index along one axis: two source indices and their weights (nearest: one source, weight 1). */
-    private record Lerp(int[] i0, int[] i1, double[] w0, double[] w1) {
-        /** The reference's tables, from the op's own source-index functions. */
-        static Lerp of(Upsample2d.Mode mode, int in, int out, boolean alignCorners) {
-            int[] i0 = new int[out], i1 = new int[out];
-            double[] w0 = new double[out], w1 = new double[out];
-            for (int o = 0; o < out; o++) {
-                if (mode == Upsample2d.Mode.NEAREST) {
-                    i0[o] = i1[o] = Upsample2d.nearestSource(o, in, out);
-                    w0[o] = 1;
-                } else {
-                    double src = Upsample2d.linearSource(o, in, out, alignCorners);
-                    int lo = Math.min((int) src, in - 1);
-                    i0[o] = lo;
-                    i1[o] = lo < in - 1 ? lo + 1 : lo;
-                    w1[o] = src - lo;
-                    w0[o] = 1 - w1[o];
-                }
-            }
-            return new Lerp(i0, i1, w0, w1);
-        }
-
-        float[] w0f() { return toFloat(w0); }
-
-        float[] w1f() { return toFloat(w1); }
-
-        private static float[] toFloat(double[] a) {
-            float[] f = new float[a.length];
-            for (int i = 0; i < a.length; i++) f[i] = (float) a[i];
-            return f;
-        }
-    }
-
     private static final class Resize {
         final boolean nearest;
         final int inH, inW, outH, outW;
-        final Lerp h, w;
+        final ResampleTaps h, w;
         final float[] hw0, hw1, ww0, ww1;
         final boolean simd;
 
@@ -216,8 +178,8 @@ final class ResampleKernels {
             this.inW = inW;
             this.outH = outH;
             this.outW = outW;
-            this.h = Lerp.of(mode, inH, outH, alignCorners);
-            this.w = Lerp.of(mode, inW, outW, alignCorners);
+            this.h = ResampleTaps.upsample(mode, inH, outH, alignCorners);
+            this.w = ResampleTaps.upsample(mode, inW, outW, alignCorners);
             this.hw0 = h.w0f();
             this.hw1 = h.w1f();
             this.ww0 = w.w0f();

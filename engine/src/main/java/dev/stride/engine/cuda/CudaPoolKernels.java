@@ -1,6 +1,7 @@
 package dev.stride.engine.cuda;
 
 import dev.stride.engine.ChunkedOrder;
+import dev.stride.engine.PoolWindows;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
@@ -213,56 +214,30 @@ final class CudaPoolKernels {
             this.div = div;
         }
 
-        /** Max pooling: taps {@code o*s - pad + j*d}, {@code j < k}, inside the input (PoolKernels.taps). */
+        /** Max and Lp pooling: {@link PoolWindows#taps}. */
         static Windows taps(Shape x, Shape y, int kH, int kW, int sH, int sW, int padTop, int padLeft, int dH, int dW) {
             int inH = x.dim(2), inW = x.dim(3);
-            int[][] rows = axisTaps(y.dim(2), inH, kH, sH, padTop, dH), cols = axisTaps(y.dim(3), inW, kW, sW, padLeft, dW);
+            int[][] rows = PoolWindows.taps(y.dim(2), inH, kH, sH, padTop, dH);
+            int[][] cols = PoolWindows.taps(y.dim(3), inW, kW, sW, padLeft, dW);
             return of(inH, inW, rows.length, cols.length, a -> rows[a], b -> cols[b], null);
         }
 
-        private static int[][] axisTaps(int out, int in, int k, int s, int pad, int d) {
-            int[][] t = new int[out][];
-            for (int o = 0; o < out; o++) {
-                int first = o * s - pad;
-                t[o] = java.util.stream.IntStream.range(0, k).map(j -> first + j * d).filter(i -> i >= 0 && i < in).toArray();
-            }
-            return t;
-        }
-
-        /** PyTorch's avg_pool2d boxes, the divisor counting the padded window's cells or only the real ones. */
+        /** PyTorch's avg_pool2d boxes ({@link PoolWindows#average}). */
         static Windows avg(AvgPool2d op, int inH, int inW, int outH, int outW) {
-            int[][] rows = new int[outH][], cols = new int[outW][];
-            int[] hp = axisBoxes(inH, op.kH(), op.strideH(), op.padTop(), op.padBottom(), rows);
-            int[] wp = axisBoxes(inW, op.kW(), op.strideW(), op.padLeft(), op.padRight(), cols);
-            double[] div = new double[outH * outW];
-            for (int a = 0; a < outH; a++)
-                for (int b = 0; b < outW; b++)
-                    div[a * outW + b] = op.countIncludePad() ? (double) hp[a] * wp[b] : (double) rows[a].length * cols[b].length;
-            return of(inH, inW, outH, outW, a -> rows[a], b -> cols[b], div);
-        }
-
-        /** Each window's real indices along one axis into {@code real}; returns the padded windows' lengths. */
-        private static int[] axisBoxes(int in, int k, int s, int padBefore, int padAfter, int[][] real) {
-            int[] padded = new int[real.length];
-            for (int o = 0; o < real.length; o++) {
-                int first = o * s - padBefore;
-                int end = Math.min(first + k, in + padAfter);   // a ceil-mode window stops at the padded edge
-                padded[o] = end - first;
-                real[o] = range(Math.max(first, 0), Math.min(end, in));
-            }
-            return padded;
+            var rows = PoolWindows.average(inH, outH, op.kH(), op.strideH(), op.padTop(), op.padBottom());
+            var cols = PoolWindows.average(inW, outW, op.kW(), op.strideW(), op.padLeft(), op.padRight());
+            return boxes(inH, inW, rows, cols, PoolWindows.divisors(rows, cols, op.countIncludePad()));
         }
 
         static Windows adaptive(int inH, int inW, int outH, int outW) {
-            int[][] rows = new int[outH][], cols = new int[outW][];
-            for (int a = 0; a < outH; a++)
-                rows[a] = range(AdaptiveAvgPool2d.binStart(a, inH, outH), AdaptiveAvgPool2d.binEnd(a, inH, outH));
-            for (int b = 0; b < outW; b++)
-                cols[b] = range(AdaptiveAvgPool2d.binStart(b, inW, outW), AdaptiveAvgPool2d.binEnd(b, inW, outW));
-            double[] div = new double[outH * outW];
-            for (int a = 0; a < outH; a++)
-                for (int b = 0; b < outW; b++) div[a * outW + b] = (double) rows[a].length * cols[b].length;
-            return of(inH, inW, outH, outW, a -> rows[a], b -> cols[b], div);
+            var rows = PoolWindows.adaptive(inH, outH);
+            var cols = PoolWindows.adaptive(inW, outW);
+            return boxes(inH, inW, rows, cols, PoolWindows.divisors(rows, cols, false));
+        }
+
+        private static Windows boxes(int inH, int inW, PoolWindows.Boxes rows, PoolWindows.Boxes cols, double[] div) {
+            return of(inH, inW, rows.size(), cols.size(), a -> range(rows.lo()[a], rows.hi()[a]),
+                    b -> range(cols.lo()[b], cols.hi()[b]), div);
         }
 
         private static int[] range(int from, int to) { return java.util.stream.IntStream.range(from, Math.max(from, to)).toArray(); }

@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.ResampleTaps;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.InstanceNorm2d;
 import dev.stride.graph.op.InstanceNorm2dBackward;
@@ -29,25 +30,25 @@ final class CudaResampleKernels {
         r.source(SOURCE);
         r.register(Upsample2d.class, (op, node) -> {
             Shape x = node.inShape(0);
-            return resample(node, x, Lerp.upsample(op.mode(), x.dim(2), op.outH(), op.alignCorners()),
-                    Lerp.upsample(op.mode(), x.dim(3), op.outW(), op.alignCorners()), op.mode() == Upsample2d.Mode.NEAREST);
+            return resample(node, x, ResampleTaps.upsample(op.mode(), x.dim(2), op.outH(), op.alignCorners()),
+                    ResampleTaps.upsample(op.mode(), x.dim(3), op.outW(), op.alignCorners()), op.mode() == Upsample2d.Mode.NEAREST);
         });
         r.register(Upsample2dBackward.class, (op, node) -> {
             Shape dy = node.inShape(0);
-            return adjoint(node, dy, op.inH(), op.inW(), Lerp.upsample(op.mode(), op.inH(), dy.dim(2), op.alignCorners()),
-                    Lerp.upsample(op.mode(), op.inW(), dy.dim(3), op.alignCorners()));
+            return adjoint(node, dy, op.inH(), op.inW(), ResampleTaps.upsample(op.mode(), op.inH(), dy.dim(2), op.alignCorners()),
+                    ResampleTaps.upsample(op.mode(), op.inW(), dy.dim(3), op.alignCorners()));
         });
         r.register(Resize2d.class, (op, node) -> {
             Shape x = node.inShape(0);
-            return resample(node, x, Lerp.resize(op.mode(), op.coord(), op.nearest(), x.dim(2), op.outH(), op.scaleH()),
-                    Lerp.resize(op.mode(), op.coord(), op.nearest(), x.dim(3), op.outW(), op.scaleW()),
+            return resample(node, x, ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), x.dim(2), op.outH(), op.scaleH()),
+                    ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), x.dim(3), op.outW(), op.scaleW()),
                     op.mode() == Resize2d.Mode.NEAREST);
         });
         r.register(Resize2dBackward.class, (op, node) -> {
             Shape dy = node.inShape(0);
             return adjoint(node, dy, op.inH(), op.inW(),
-                    Lerp.resize(op.mode(), op.coord(), op.nearest(), op.inH(), dy.dim(2), op.scaleH()),
-                    Lerp.resize(op.mode(), op.coord(), op.nearest(), op.inW(), dy.dim(3), op.scaleW()));
+                    ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), op.inH(), dy.dim(2), op.scaleH()),
+                    ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), op.inW(), dy.dim(3), op.scaleW()));
         });
         r.register(LpPool2d.class, (op, node) -> {
             Shape x = node.inShape(0), y = node.outShape(0);
@@ -78,7 +79,7 @@ final class CudaResampleKernels {
         registerLrn(r);
     }
 
-    private static CudaKernel resample(CudaNode node, Shape x, Lerp h, Lerp w, boolean nearest) {
+    private static CudaKernel resample(CudaNode node, Shape x, ResampleTaps h, ResampleTaps w, boolean nearest) {
         long planes = (long) x.dim(0) * x.dim(1);
         // stride_resample(const float* x, float* y, long long planes, long long inH, long long inW, long long outH,
         //                 long long outW, const long long* hi0, const long long* hi1, const double* hw0,
@@ -86,9 +87,9 @@ final class CudaResampleKernels {
         //                 const double* ww1, int nearest)
         Launch l = node.launch("stride_resample", planes * h.size() * w.size(), Arg.ptr(node.in(0)), Arg.ptr(node.out(0)),
                 Arg.i64(planes), Arg.i64(x.dim(2)), Arg.i64(x.dim(3)), Arg.i64(h.size()), Arg.i64(w.size()),
-                Arg.ptr(node.upload(h.i0)), Arg.ptr(node.upload(h.i1)), Arg.ptr(doubles(node, h.w0)),
-                Arg.ptr(doubles(node, h.w1)), Arg.ptr(node.upload(w.i0)), Arg.ptr(node.upload(w.i1)),
-                Arg.ptr(doubles(node, w.w0)), Arg.ptr(doubles(node, w.w1)), Arg.i32(nearest ? 1 : 0));
+                Arg.ptr(node.upload(h.i0l())), Arg.ptr(node.upload(h.i1l())), Arg.ptr(doubles(node, h.w0())),
+                Arg.ptr(doubles(node, h.w1())), Arg.ptr(node.upload(w.i0l())), Arg.ptr(node.upload(w.i1l())),
+                Arg.ptr(doubles(node, w.w0())), Arg.ptr(doubles(node, w.w1())), Arg.i32(nearest ? 1 : 0));
         return ctx -> l.run();
     }
 
@@ -96,7 +97,7 @@ final class CudaResampleKernels {
      * The gradient of a resampling: for every output (oh, ow) in order, its four terms (row r0/r1 x column j0/j1,
      * weight a*b) in the order PoolKernels.resizeGrad adds them, listed per input cell.
      */
-    private static CudaKernel adjoint(CudaNode node, Shape dy, int inH, int inW, Lerp h, Lerp w) {
+    private static CudaKernel adjoint(CudaNode node, Shape dy, int inH, int inW, ResampleTaps h, ResampleTaps w) {
         int outH = h.size(), outW = w.size(), inPlane = inH * inW, terms = 4 * outH * outW;
         int[] cell = new int[terms];
         long[] out = new long[terms];
@@ -105,9 +106,9 @@ final class CudaResampleKernels {
             for (int ow = 0; ow < outW; ow++)
                 for (int t = 0; t < 4; t++, k++) {
                     boolean lowRow = t < 2, lowCol = t % 2 == 0;
-                    cell[k] = (int) ((lowRow ? h.i0[oh] : h.i1[oh]) * inW + (lowCol ? w.i0[ow] : w.i1[ow]));
+                    cell[k] = (int) ((lowRow ? h.i0()[oh] : h.i1()[oh]) * inW + (lowCol ? w.i0()[ow] : w.i1()[ow]));
                     out[k] = (long) oh * outW + ow;
-                    weight[k] = (lowRow ? h.w0[oh] : h.w1[oh]) * (lowCol ? w.w0[ow] : w.w1[ow]);
+                    weight[k] = (lowRow ? h.w0()[oh] : h.w1()[oh]) * (lowCol ? w.w0()[ow] : w.w1()[ow]);
                 }
         // Counting sort by cell, stable: each cell's terms keep their order.
         long[] start = new long[inPlane + 1];
@@ -136,48 +137,6 @@ final class CudaResampleKernels {
     }
 
     /** Per output index along one axis: two source indices and their weights (nearest: one, weight 1). */
-    private record Lerp(long[] i0, long[] i1, double[] w0, double[] w1) {
-        int size() { return i0.length; }
-
-        /** PoolKernels.Lerp: PyTorch's upsample_nearest2d / upsample_bilinear2d. */
-        static Lerp upsample(Upsample2d.Mode mode, int in, int out, boolean alignCorners) {
-            Lerp l = new Lerp(new long[out], new long[out], new double[out], new double[out]);
-            for (int o = 0; o < out; o++) {
-                if (mode == Upsample2d.Mode.NEAREST) {
-                    l.i0[o] = l.i1[o] = Upsample2d.nearestSource(o, in, out);
-                    l.w0[o] = 1;
-                } else {
-                    double src = Upsample2d.linearSource(o, in, out, alignCorners);
-                    int lo = Math.min((int) src, in - 1);
-                    l.i0[o] = lo;
-                    l.i1[o] = lo < in - 1 ? lo + 1 : lo;
-                    l.w1[o] = src - lo;
-                    l.w0[o] = 1 - l.w1[o];
-                }
-            }
-            return l;
-        }
-
-        /** OnnxKernels.lerp: ONNX Resize's coordinate and nearest modes; the edge repeats outside the input. */
-        static Lerp resize(Resize2d.Mode mode, Resize2d.Coord coord, Resize2d.Nearest nearest, int in, int out, double scale) {
-            Lerp l = new Lerp(new long[out], new long[out], new double[out], new double[out]);
-            for (int o = 0; o < out; o++) {
-                double src = Resize2d.sourceCoordinate(coord, o, in, out, scale);
-                if (mode == Resize2d.Mode.NEAREST) {
-                    l.i0[o] = l.i1[o] = Resize2d.nearestIndex(nearest, src, in);
-                    l.w0[o] = 1;
-                } else {
-                    double f = Math.floor(src);
-                    l.i0[o] = (long) Math.max(0, Math.min(in - 1, f));
-                    l.i1[o] = (long) Math.max(0, Math.min(in - 1, f + 1));
-                    l.w1[o] = src - f;
-                    l.w0[o] = 1 - l.w1[o];
-                }
-            }
-            return l;
-        }
-    }
-
     // ---- instance norm ----
 
     private static void registerInstanceNorm(CudaKernelRegistry r) {

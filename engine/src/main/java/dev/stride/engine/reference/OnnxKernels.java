@@ -1,5 +1,7 @@
 package dev.stride.engine.reference;
 
+import dev.stride.engine.PoolWindows;
+import dev.stride.engine.ResampleTaps;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.Binary;
 import dev.stride.graph.op.BinaryBackward;
@@ -327,8 +329,8 @@ final class OnnxKernels {
     private static void registerLpPool(KernelRegistry r) {
         r.register(LpPool2d.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape(), y = node.output().shape();
-            int[][] rows = PoolKernels.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
-            int[][] cols = PoolKernels.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
+            int[][] rows = PoolWindows.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
+            int[][] cols = PoolWindows.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
             int planes = x.dim(0) * x.dim(1), inW = x.dim(3), inPlane = x.dim(2) * inW;
             double p = op.p();
             return (in, out, ctx) -> {
@@ -346,8 +348,8 @@ final class OnnxKernels {
         });
         r.register(LpPool2dBackward.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape(), y = node.inputs().get(1).shape();
-            int[][] rows = PoolKernels.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
-            int[][] cols = PoolKernels.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
+            int[][] rows = PoolWindows.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
+            int[][] cols = PoolWindows.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
             int planes = x.dim(0) * x.dim(1), inW = x.dim(3), inPlane = x.dim(2) * inW;
             double p = op.p();
             double[] acc = new double[inPlane];
@@ -375,38 +377,17 @@ final class OnnxKernels {
 
     // ---- resize ----
 
-    /** Per output index along one axis: the source cells and weights of {@link Resize2d}'s mapping. */
-    private static PoolKernels.Lerp lerp(Resize2d.Mode mode, Resize2d.Coord coord, Resize2d.Nearest nearest,
-                                         int in, int out, double scale) {
-        int[] i0 = new int[out], i1 = new int[out];
-        double[] w0 = new double[out], w1 = new double[out];
-        for (int o = 0; o < out; o++) {
-            double src = Resize2d.sourceCoordinate(coord, o, in, out, scale);
-            if (mode == Resize2d.Mode.NEAREST) {
-                i0[o] = i1[o] = Resize2d.nearestIndex(nearest, src, in);
-                w0[o] = 1;
-            } else {
-                double f = Math.floor(src);
-                i0[o] = (int) Math.max(0, Math.min(in - 1, f));
-                i1[o] = (int) Math.max(0, Math.min(in - 1, f + 1));   // the edge repeats outside the input
-                w1[o] = src - f;
-                w0[o] = 1 - w1[o];
-            }
-        }
-        return new PoolKernels.Lerp(i0, i1, w0, w1);
-    }
-
     private static void registerResize(KernelRegistry r) {
         r.register(Resize2d.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape();
-            var h = lerp(op.mode(), op.coord(), op.nearest(), x.dim(2), op.outH(), op.scaleH());
-            var w = lerp(op.mode(), op.coord(), op.nearest(), x.dim(3), op.outW(), op.scaleW());
+            var h = ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), x.dim(2), op.outH(), op.scaleH());
+            var w = ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), x.dim(3), op.outW(), op.scaleW());
             return PoolKernels.resize(h, w, x.dim(0) * x.dim(1), x.dim(2), x.dim(3), op.mode() == Resize2d.Mode.NEAREST);
         });
         r.register(Resize2dBackward.class, (op, node) -> {
             Shape dy = node.inputs().getFirst().shape();
-            var h = lerp(op.mode(), op.coord(), op.nearest(), op.inH(), dy.dim(2), op.scaleH());
-            var w = lerp(op.mode(), op.coord(), op.nearest(), op.inW(), dy.dim(3), op.scaleW());
+            var h = ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), op.inH(), dy.dim(2), op.scaleH());
+            var w = ResampleTaps.resize(op.mode(), op.coord(), op.nearest(), op.inW(), dy.dim(3), op.scaleW());
             return PoolKernels.resizeGrad(h, w, dy.dim(0) * dy.dim(1), op.inH(), op.inW());
         });
     }

@@ -1,5 +1,7 @@
 package dev.stride.engine.reference;
 
+import dev.stride.engine.PoolWindows;
+import dev.stride.engine.ResampleTaps;
 import dev.stride.graph.Shape;
 import dev.stride.graph.op.AdaptiveAvgPool2d;
 import dev.stride.graph.op.AdaptiveAvgPool2dBackward;
@@ -27,8 +29,8 @@ final class PoolKernels {
     static void register(KernelRegistry r) {
         r.register(MaxPool2d.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape(), y = node.output().shape();
-            int[][] rows = taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
-            int[][] cols = taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
+            int[][] rows = PoolWindows.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
+            int[][] cols = PoolWindows.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
             int planes = x.dim(0) * x.dim(1), inW = x.dim(3), inPlane = x.dim(2) * inW, outPlane = y.dim(2) * y.dim(3);
             return (in, out, ctx) -> {
                 for (int p = 0; p < planes; p++) {
@@ -41,8 +43,8 @@ final class PoolKernels {
         });
         r.register(MaxPool2dBackward.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape(), y = node.inputs().get(1).shape();
-            int[][] rows = taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
-            int[][] cols = taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
+            int[][] rows = PoolWindows.taps(y.dim(2), x.dim(2), op.kH(), op.strideH(), op.padTop(), op.dilationH());
+            int[][] cols = PoolWindows.taps(y.dim(3), x.dim(3), op.kW(), op.strideW(), op.padLeft(), op.dilationW());
             int planes = x.dim(0) * x.dim(1), inW = x.dim(3), inPlane = x.dim(2) * inW, outPlane = y.dim(2) * y.dim(3);
             double[] acc = new double[inPlane];
             return (in, out, ctx) -> {
@@ -76,14 +78,14 @@ final class PoolKernels {
 
         r.register(Upsample2d.class, (op, node) -> {
             Shape x = node.inputs().getFirst().shape(), y = node.output().shape();
-            Lerp h = Lerp.of(op.mode(), x.dim(2), y.dim(2), op.alignCorners());
-            Lerp w = Lerp.of(op.mode(), x.dim(3), y.dim(3), op.alignCorners());
+            ResampleTaps h = ResampleTaps.upsample(op.mode(), x.dim(2), y.dim(2), op.alignCorners());
+            ResampleTaps w = ResampleTaps.upsample(op.mode(), x.dim(3), y.dim(3), op.alignCorners());
             return resize(h, w, x.dim(0) * x.dim(1), x.dim(2), x.dim(3), op.mode() == Upsample2d.Mode.NEAREST);
         });
         r.register(Upsample2dBackward.class, (op, node) -> {
             Shape dy = node.inputs().getFirst().shape();
-            Lerp h = Lerp.of(op.mode(), op.inH(), dy.dim(2), op.alignCorners());
-            Lerp w = Lerp.of(op.mode(), op.inW(), dy.dim(3), op.alignCorners());
+            ResampleTaps h = ResampleTaps.upsample(op.mode(), op.inH(), dy.dim(2), op.alignCorners());
+            ResampleTaps w = ResampleTaps.upsample(op.mode(), op.inW(), dy.dim(3), op.alignCorners());
             return resizeGrad(h, w, dy.dim(0) * dy.dim(1), op.inH(), op.inW());
         });
 
@@ -123,19 +125,6 @@ final class PoolKernels {
                 }
             };
         });
-    }
-
-    /**
-     * For each of {@code out} windows along one axis, the input indices of its taps that fall inside
-     * {@code [0, in)}, in increasing order: taps {@code o*s - pad + j*d}, {@code j < k}.
-     */
-    static int[][] taps(int out, int in, int k, int s, int pad, int d) {
-        int[][] t = new int[out][];
-        for (int o = 0; o < out; o++) {
-            int start = o * s - pad;
-            t[o] = java.util.stream.IntStream.range(0, k).map(j -> start + j * d).filter(i -> i >= 0 && i < in).toArray();
-        }
-        return t;
     }
 
     /**
@@ -196,45 +185,21 @@ final class PoolKernels {
      * (indexed {@code oh * outW + ow}): shared by average and adaptive average pooling.
      */
     record Box(int inH, int inW, int[] h0, int[] h1, int[] w0, int[] w1, double[] div) {
-        /** PyTorch's avg_pool2d: the divisor counts cells inside the padded input, or only the real ones. */
+        /** PyTorch's avg_pool2d ({@link PoolWindows#average}). */
         static Box avg(AvgPool2d op, int inH, int inW, int outH, int outW) {
-            int[] h0 = new int[outH], h1 = new int[outH], hp = new int[outH];
-            int[] w0 = new int[outW], w1 = new int[outW], wp = new int[outW];
-            axis(inH, op.kH(), op.strideH(), op.padTop(), op.padBottom(), h0, h1, hp);
-            axis(inW, op.kW(), op.strideW(), op.padLeft(), op.padRight(), w0, w1, wp);
-            double[] div = new double[outH * outW];
-            for (int a = 0; a < outH; a++)
-                for (int b = 0; b < outW; b++)
-                    div[a * outW + b] = op.countIncludePad() ? (double) hp[a] * wp[b]
-                            : (double) (h1[a] - h0[a]) * (w1[b] - w0[b]);
-            return new Box(inH, inW, h0, h1, w0, w1, div);
-        }
-
-        /** Real range and padded-window length of each window along one axis. */
-        private static void axis(int in, int k, int s, int padBefore, int padAfter, int[] lo, int[] hi, int[] padded) {
-            for (int o = 0; o < lo.length; o++) {
-                int start = o * s - padBefore;
-                int end = Math.min(start + k, in + padAfter);      // a ceil-mode window stops at the padded edge
-                padded[o] = end - start;
-                lo[o] = Math.max(start, 0);
-                hi[o] = Math.min(end, in);
-            }
+            var rows = PoolWindows.average(inH, outH, op.kH(), op.strideH(), op.padTop(), op.padBottom());
+            var cols = PoolWindows.average(inW, outW, op.kW(), op.strideW(), op.padLeft(), op.padRight());
+            return of(inH, inW, rows, cols, PoolWindows.divisors(rows, cols, op.countIncludePad()));
         }
 
         static Box adaptive(int inH, int inW, int outH, int outW) {
-            int[] h0 = new int[outH], h1 = new int[outH], w0 = new int[outW], w1 = new int[outW];
-            for (int a = 0; a < outH; a++) {
-                h0[a] = AdaptiveAvgPool2d.binStart(a, inH, outH);
-                h1[a] = AdaptiveAvgPool2d.binEnd(a, inH, outH);
-            }
-            for (int b = 0; b < outW; b++) {
-                w0[b] = AdaptiveAvgPool2d.binStart(b, inW, outW);
-                w1[b] = AdaptiveAvgPool2d.binEnd(b, inW, outW);
-            }
-            double[] div = new double[outH * outW];
-            for (int a = 0; a < outH; a++)
-                for (int b = 0; b < outW; b++) div[a * outW + b] = (double) (h1[a] - h0[a]) * (w1[b] - w0[b]);
-            return new Box(inH, inW, h0, h1, w0, w1, div);
+            var rows = PoolWindows.adaptive(inH, outH);
+            var cols = PoolWindows.adaptive(inW, outW);
+            return of(inH, inW, rows, cols, PoolWindows.divisors(rows, cols, false));
+        }
+
+        private static Box of(int inH, int inW, PoolWindows.Boxes rows, PoolWindows.Boxes cols, double[] div) {
+            return new Box(inH, inW, rows.lo(), rows.hi(), cols.lo(), cols.hi(), div);
         }
     }
 
@@ -279,32 +244,7 @@ final class PoolKernels {
         };
     }
 
-    /**
-     * Per output index along one axis: the two source indices and their weights. Nearest reads one source
-     * ({@code w0 = 1}, {@code i1 = i0}, {@code w1 = 0}); bilinear follows PyTorch's upsample_bilinear2d.
-     */
-    record Lerp(int[] i0, int[] i1, double[] w0, double[] w1) {
-        static Lerp of(Upsample2d.Mode mode, int in, int out, boolean alignCorners) {
-            int[] i0 = new int[out], i1 = new int[out];
-            double[] w0 = new double[out], w1 = new double[out];
-            for (int o = 0; o < out; o++) {
-                if (mode == Upsample2d.Mode.NEAREST) {
-                    i0[o] = i1[o] = Upsample2d.nearestSource(o, in, out);
-                    w0[o] = 1;
-                } else {
-                    double src = Upsample2d.linearSource(o, in, out, alignCorners);
-                    int lo = Math.min((int) src, in - 1);
-                    i0[o] = lo;
-                    i1[o] = lo < in - 1 ? lo + 1 : lo;
-                    w1[o] = src - lo;
-                    w0[o] = 1 - w1[o];
-                }
-            }
-            return new Lerp(i0, i1, w0, w1);
-        }
-    }
-
-    static Kernel resize(Lerp h, Lerp w, int planes, int inH, int inW, boolean nearest) {
+    static Kernel resize(ResampleTaps h, ResampleTaps w, int planes, int inH, int inW, boolean nearest) {
         int outH = h.i0().length, outW = w.i0().length, inPlane = inH * inW;
         int[] hi0 = h.i0(), hi1 = h.i1(), wi0 = w.i0(), wi1 = w.i1();
         double[] hw0 = h.w0(), hw1 = h.w1(), ww0 = w.w0(), ww1 = w.w1();
@@ -330,7 +270,7 @@ final class PoolKernels {
         };
     }
 
-    static Kernel resizeGrad(Lerp h, Lerp w, int planes, int inH, int inW) {
+    static Kernel resizeGrad(ResampleTaps h, ResampleTaps w, int planes, int inH, int inW) {
         int outH = h.i0().length, outW = w.i0().length, inPlane = inH * inW;
         int[] hi0 = h.i0(), hi1 = h.i1(), wi0 = w.i0(), wi1 = w.i1();
         double[] hw0 = h.w0(), hw1 = h.w1(), ww0 = w.w0(), ww1 = w.w1();
