@@ -236,6 +236,7 @@ class CudaFusionTest {
     @Test
     @Tag("cuda-kernels")
     void aFusionNoCudaKernelAppliesIsRefusedNamingTheNodes() {
+        CudaCrossBackend.assumeUsable();
         var b = new GraphBuilder(DType.F32, false);
         Value x = b.input("x", 1, 2, 6, 6);
         Value c = b.conv2d("conv", x, 3, 3, ConvSpec.defaults());
