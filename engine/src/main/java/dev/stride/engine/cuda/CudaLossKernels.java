@@ -1,5 +1,6 @@
 package dev.stride.engine.cuda;
 
+import dev.stride.engine.ChunkedOrder;
 import dev.stride.engine.RunContext;
 import dev.stride.engine.reference.Indexing;
 import dev.stride.graph.Shape;
@@ -189,12 +190,19 @@ final class CudaLossKernels {
         });
     }
 
-    /** A scalar loss: the sum of one term per element pair of inputs 0 and 1, divided by {@code divisor}. */
+    /**
+     * A scalar loss: the sum of one term per element pair of inputs 0 and 1, divided by {@code divisor}; summed in
+     * ChunkedOrder, one thread per chunk, then one thread adding the chunk sums.
+     */
     private static CudaKernel meanLoss(CudaNode node, int loss, long divisor) {
-        long n = node.inShape(0).size();
-        // stride_mean_loss(const float* a, const float* b, float* y, long long n, int loss, double divisor)
-        return run(node.launch("stride_mean_loss", 1, Arg.ptr(node.in(0)), Arg.ptr(node.in(1)), Arg.ptr(node.out(0)),
-                Arg.i64(n), Arg.i32(loss), Arg.f64(divisor)));
+        long n = node.inShape(0).size(), parts = ChunkedOrder.chunks(n), part = node.scratch(8L * parts);
+        // stride_mean_loss_chunks(const float* a, const float* b, double* part, long long n, int loss, long long chunk,
+        //                         long long parts)
+        Launch chunks = node.launch("stride_mean_loss_chunks", parts, Arg.ptr(node.in(0)), Arg.ptr(node.in(1)),
+                Arg.ptr(part), Arg.i64(n), Arg.i32(loss), Arg.i64(ChunkedOrder.CHUNK), Arg.i64(parts));
+        // stride_mean_loss(const double* part, long long parts, float* y, double divisor)
+        return run(chunks, node.launch("stride_mean_loss", 1, Arg.ptr(part), Arg.i64(parts), Arg.ptr(node.out(0)),
+                Arg.f64(divisor)));
     }
 
     // ---- reductions ----

@@ -334,11 +334,10 @@ final class TrainKernels {
         r.register(BceWithLogits.class, (op, node) -> (in, out, ctx) -> {
             Buf x = in[0], t = in[1];
             long n = x.length();
-            double total = 0;
-            for (long i = 0; i < n; i++) {
+            double total = ChunkedOrder.sum(n, i -> {
                 double xi = x.get(i);
-                total += Math.max(xi, 0) - xi * t.get(i) + Math.log1p(Math.exp(-Math.abs(xi)));
-            }
+                return Math.max(xi, 0) - xi * t.get(i) + Math.log1p(Math.exp(-Math.abs(xi)));
+            });
             out[0].set(0, total / n);
         });
         r.register(BceWithLogitsBackward.class, (op, node) -> (in, out, ctx) -> {
@@ -353,14 +352,15 @@ final class TrainKernels {
         });
         r.register(MseLoss.class, (op, node) -> (in, out, ctx) -> {
             long n = in[0].length();
-            double total = 0;
-            for (long i = 0; i < n; i++) { double e = in[0].get(i) - in[1].get(i); total += e * e; }
+            double total = ChunkedOrder.sum(n, i -> {
+                double e = in[0].get(i) - in[1].get(i);
+                return e * e;
+            });
             out[0].set(0, total / n);
         });
         r.register(L1Loss.class, (op, node) -> (in, out, ctx) -> {
             long n = in[0].length();
-            double total = 0;
-            for (long i = 0; i < n; i++) total += Math.abs(in[0].get(i) - in[1].get(i));
+            double total = ChunkedOrder.sum(n, i -> Math.abs(in[0].get(i) - in[1].get(i)));
             out[0].set(0, total / n);
         });
         r.register(L1LossBackward.class, (op, node) -> (in, out, ctx) -> {
@@ -372,11 +372,10 @@ final class TrainKernels {
             int batch = node.inputs().getFirst().shape().dim(0);
             return (in, out, ctx) -> {
                 Buf mu = in[0], logvar = in[1];
-                double total = 0;
-                for (long i = 0, n = mu.length(); i < n; i++) {
+                double total = ChunkedOrder.sum(mu.length(), i -> {
                     double m = mu.get(i), lv = logvar.get(i);
-                    total += -0.5 * (1 + lv - m * m - Math.exp(lv));
-                }
+                    return -0.5 * (1 + lv - m * m - Math.exp(lv));
+                });
                 out[0].set(0, total / batch);
             };
         });

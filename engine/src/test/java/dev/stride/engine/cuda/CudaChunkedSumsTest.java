@@ -8,7 +8,11 @@ import dev.stride.graph.Value;
 import dev.stride.graph.op.BatchNorm2dBackward;
 import dev.stride.graph.op.BatchNorm2dInferBackward;
 import dev.stride.graph.op.BatchNorm2dTrain;
+import dev.stride.graph.op.BceWithLogits;
 import dev.stride.graph.op.BiasGrad;
+import dev.stride.graph.op.GaussianKl;
+import dev.stride.graph.op.L1Loss;
+import dev.stride.graph.op.MseLoss;
 import dev.stride.graph.op.GlobalNormScale;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -25,8 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The long sums of the cuda backend (reduce.cu: one thread per chunk, then one per output) against the float32
  * reference, bit for bit, on runs long enough to span several {@link ChunkedOrder#CHUNK chunks}, exactly one, and one
- * plus a partial chunk: batch norm's statistics and gradient sums, a convolution's bias gradient, and the global
- * gradient norm. Both follow {@link ChunkedOrder}, so every double sum is the same and rounds to the same float.
+ * plus a partial chunk: batch norm's statistics and gradient sums, a convolution's bias gradient, the global
+ * gradient norm and the element-wise losses. Both follow {@link ChunkedOrder}, so every double sum is the same and
+ * rounds to the same float.
  */
 @Tag("cuda-kernels")
 @AddLifecycleHook(CudaCrossBackend.SkipUnlessUsable.class)
@@ -86,6 +91,18 @@ class CudaChunkedSumsTest {
         double maxNorm = r.nextBoolean() ? 0.5 : 1e4;
         CudaCrossBackend.check(gradients, (b, g) -> List.of(b.apply("clip", new GlobalNormScale(maxNorm),
                 g.toArray(Value[]::new))), seed, EXACT);
+    }
+
+    /** The element-wise losses: exact for MSE and L1; BCE and the KL call exp and log1p ("library"). */
+    @Property(tries = 40)
+    void meanLosses(@ForAll long seed) {
+        Random r = new Random(seed);
+        Shape s = Shape.of(1 + r.nextInt(2), runLength(r));
+        CudaCrossBackend.check(List.of(s, s), (b, v) -> List.of(b.apply("mse", new MseLoss(), v.get(0), v.get(1)),
+                b.apply("l1", new L1Loss(), v.get(0), v.get(1))), seed, EXACT);
+        CudaCrossBackend.check(List.of(s, s), (b, v) -> List.of(b.apply("bce", new BceWithLogits(), v.get(0), v.get(1)),
+                b.apply("kl", new GaussianKl(), v.get(0), v.get(1))), seed,
+                CudaCrossBackend.Options.forward("library").againstFloat32());
     }
 
     @Test

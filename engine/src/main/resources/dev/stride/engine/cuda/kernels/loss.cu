@@ -136,21 +136,33 @@ extern "C" __global__ void stride_sce_backward(const float* logits, const float*
 #define LOSS_L1 2
 #define LOSS_GAUSSIAN_KL 3
 
-// y = (sum over i of term(a[i], b[i])) / divisor: BCE with logits (a logits, b targets), MSE, L1, and the Gaussian
-// KL (a mu, b logvar; divisor the batch, not the element count). Terms written as TrainKernels writes them.
-extern "C" __global__ void stride_mean_loss(const float* a, const float* b, float* y, long long n, int loss,
-                                            double divisor) {
+// The terms of the mean losses: BCE with logits (a logits, b targets), MSE, L1, and the Gaussian KL (a mu, b logvar),
+// written as TrainKernels writes them.
+__device__ __forceinline__ double stride_loss_term(int loss, double x, double u) {
+    switch (loss) {
+        case LOSS_BCE_WITH_LOGITS: return stride_max(x, 0.0) - x * u + log1p(exp(-fabs(x)));
+        case LOSS_MSE: { double e = x - u; return e * e; }
+        case LOSS_L1: return fabs(x - u);
+        default: return -0.5 * (1 + u - x * x - exp(u));   // LOSS_GAUSSIAN_KL
+    }
+}
+
+// First pass, in ChunkedOrder: part[k] = the sum of the terms of elements [k * chunk, min(n, (k + 1) * chunk)).
+extern "C" __global__ void stride_mean_loss_chunks(const float* a, const float* b, double* part, long long n, int loss,
+                                                   long long chunk, long long parts) {
+    STRIDE_FOR(k, parts) {
+        long long from = k * chunk, end = from + chunk < n ? from + chunk : n;
+        double s = 0;
+        for (long long i = from; i < end; i++) s += stride_loss_term(loss, a[i], b[i]);
+        part[k] = s;
+    }
+}
+
+// Second pass, one thread: y = (the chunk sums added in order) / divisor (the element count; the batch for the KL).
+extern "C" __global__ void stride_mean_loss(const double* part, long long parts, float* y, double divisor) {
     STRIDE_FOR(t, 1) {
         double total = 0;
-        for (long long i = 0; i < n; i++) {
-            double x = a[i], u = b[i];
-            switch (loss) {
-                case LOSS_BCE_WITH_LOGITS: total += stride_max(x, 0.0) - x * u + log1p(exp(-fabs(x))); break;
-                case LOSS_MSE: { double e = x - u; total += e * e; break; }
-                case LOSS_L1: total += fabs(x - u); break;
-                default: total += -0.5 * (1 + u - x * x - exp(u)); break;   // LOSS_GAUSSIAN_KL
-            }
-        }
+        for (long long k = 0; k < parts; k++) total += part[k];
         y[0] = (float)(total / divisor);
     }
 }
