@@ -146,10 +146,17 @@ final class CudaConvKernels {
         boolean reluInGraph = f.relu() && !f.bn();
         CudnnConv conv = CudnnConv.open(ctx.cudnnHandle, p, requested, reluInGraph, machine(ctx),
                 CudnnEngines.Policy.fromSystemProperties(), alignment, CudaConvKernels::notice);
-        CudnnWorkspace ws = CudnnWorkspace.of(node.device());
-        ws.require(node.device(), conv.workspaceBytes);
+        CudnnWorkspace ws;
+        Launch after;
+        try {
+            ws = CudnnWorkspace.of(node.device());
+            ws.require(node.device(), conv.workspaceBytes);
+            after = epilogue(node, p, at, p.bias() && !conv.fusedBias(), coef, f.relu() && !conv.fusedRelu());
+        } catch (RuntimeException e) {
+            conv.close();
+            throw e;
+        }
         MemorySegment handle = ctx.cudnnHandle;
-        Launch after = epilogue(node, p, at, p.bias() && !conv.fusedBias(), coef, f.relu() && !conv.fusedRelu());
         return new ConvKernel(conv.algorithm().entry() + f.suffix(), ctx2 -> {
             if (coefficients != null) coefficients.run();
             conv.execute(handle, at.x(), at.w(), at.y(), at.bias(), ws.address());
