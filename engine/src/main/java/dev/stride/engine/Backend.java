@@ -37,7 +37,7 @@ public interface Backend {
         for (Backend b : all()) {
             if (b.name().equals(name)) {
                 String why = b.unavailableReason();
-                if (why != null) throw new IllegalStateException("backend '" + name + "' is not usable here: " + why);
+                if (why != null) throw new BackendUnavailableException(name, why);
                 return b;
             }
             names.add(b.name());

@@ -46,7 +46,7 @@ public final class Session implements AutoCloseable {
      */
     public static Session open(Plan plan, Backend backend, SessionOptions options) {
         String why = backend.unavailableReason();
-        if (why != null) throw new IllegalStateException("backend '" + backend.name() + "' is not usable here: " + why);
+        if (why != null) throw new BackendUnavailableException(backend.name(), why);
         Program program = backend.load(plan, options);
         Session s = new Session(plan, backend, program);
         try {

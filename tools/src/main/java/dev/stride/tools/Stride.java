@@ -1,5 +1,6 @@
 package dev.stride.tools;
 
+import dev.stride.engine.BackendUnavailableException;
 import dev.stride.graph.PlanFile;
 
 import java.io.IOException;
@@ -44,7 +45,7 @@ public final class Stride {
                 case "help", "-h", "--help" -> { System.out.print(USAGE); yield 0; }
                 default -> { System.err.println("stride: unknown command '" + args[0] + "'"); System.err.print(USAGE); yield 2; }
             };
-        } catch (IOException e) {
+        } catch (IOException | BackendUnavailableException e) {
             System.err.println("stride: " + e.getMessage());
             return 1;
         }

@@ -50,6 +50,22 @@ class CliTest {
         }
     }
 
+    /**
+     * Where the cuda backend cannot run (this machine, CI), `train --backend cuda` says why in one message, exit
+     * code 1, no stack trace.
+     */
+    @Test
+    void aBackendThatCannotRunHereIsReportedWithoutAStackTrace(@TempDir Path dir) throws Exception {
+        String why = new dev.stride.engine.cuda.CudaBackend().unavailableReason();
+        org.junit.jupiter.api.Assumptions.assumeTrue(why != null, "a GPU is usable here");
+        writeMnistDir(dir, 64);
+        Run r = stride("train", "lenet5", "--backend", "cuda", "--data", dir.toString(), "--epochs", "1",
+                "--out", dir.resolve("run").toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("stride: backend 'cuda' is not usable here: " + why), r.err());
+        assertTrue(!r.err().contains("\tat dev.stride"), r.err());
+    }
+
     /** Writes MNIST-format IDX files (raw) of generated digits: n train and n test images. */
     private static void writeMnistDir(Path dir, int n) throws Exception {
         var digits = new dev.stride.zoo.data.GeneratedDigits(2 * n, 3);
