@@ -11,6 +11,8 @@ import dev.stride.graph.op.ConvTranspose2d;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -108,7 +110,7 @@ final class CudaConvKernels {
 
     /** The enqueued launches in order, nulls skipped. */
     private static CudaKernel sequence(Launch... launches) {
-        Launch[] present = java.util.Arrays.stream(launches).filter(java.util.Objects::nonNull).toArray(Launch[]::new);
+        Launch[] present = Arrays.stream(launches).filter(Objects::nonNull).toArray(Launch[]::new);
         return ctx -> {
             for (Launch l : present) l.run();
         };

@@ -17,6 +17,7 @@ import dev.stride.graph.op.MaxPool2dBackward;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 
@@ -185,7 +186,7 @@ final class CudaPoolKernels {
     }
 
     private static Launch[] concat(Launch[] first, Launch last) {
-        Launch[] all = java.util.Arrays.copyOf(first, first.length + 1);
+        Launch[] all = Arrays.copyOf(first, first.length + 1);
         all[first.length] = last;
         return all;
     }
